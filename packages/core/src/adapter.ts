@@ -1,0 +1,149 @@
+/**
+ * The storage contract of sessionfs.
+ *
+ * An adapter only moves bytes. The store owns every rule: it validates session ids and
+ * turns them into keys, encodes and decodes sessions, decides expiry and caching. An
+ * adapter may therefore assume that every key it receives matches `KEY_PATTERN` and is
+ * at most `MAX_KEY_LENGTH` characters long; checking again with `assertValidKey` is
+ * cheap and recommended.
+ *
+ * The contract is shaped for files (node:fs, memfs) and for remote stores alike:
+ * nothing requires a rename, listing is a cursor, and expiry is an absolute time that
+ * a backend such as Redis (`SET … PXAT`) can enforce natively.
+ *
+ * Errors: every method rejects (never throws synchronously) with a `SessionStoreError`
+ * whose `code` names the failure kind (`ERR_IO`, `ERR_NO_SPACE`, `ERR_PERMISSION`,
+ * `ERR_UNAVAILABLE`, `ERR_TOO_LARGE`, `ERR_CLOSED`, `ERR_INVALID_KEY`) and whose `cause`
+ * is the backend's own error. A missing key is never an error.
+ *
+ * `@sessionfs/adapter-test-suite` checks every guarantee below; run it against any
+ * new adapter.
+ */
+export interface FsAdapter {
+  /**
+   * What this adapter does beyond the required methods. The optional methods below
+   * (`stat`, `touch`, `move`, `close`) are capabilities too: present means supported.
+   */
+  readonly capabilities: AdapterCapabilities;
+
+  /**
+   * Reads the whole value stored under `key`.
+   *
+   * - Resolves `null` when the key does not exist: never an `ENOENT`-style error, never
+   *   a retry.
+   * - Resolves exactly the bytes of one completed `write`, never a mix of two writes or
+   *   a prefix of one, even while another process is writing the same key.
+   * - With `capabilities.nativeExpiry`, resolves `null` once the value's `expiresAt`
+   *   has passed. Without it, expired values may still be returned: the store checks.
+   * - With `options.maxBytes`, rejects with `ERR_TOO_LARGE` instead of reading a value
+   *   larger than that, so a huge or hostile file cannot exhaust memory.
+   */
+  read(key: string, options?: ReadOptions): Promise<Uint8Array | null>;
+
+  /**
+   * Replaces the whole value under `key` with `data`, atomically: a concurrent or later
+   * `read` sees either the previous value or this one, never part of either, also if the
+   * process dies during the write. When several writes to one key race, one of them
+   * wins whole.
+   *
+   * - On failure the previous value stays readable and no partial or temporary entry is
+   *   left behind or listed.
+   * - `options.expiresAt` (epoch milliseconds) is the time after which the value is no
+   *   longer wanted. Adapters with `capabilities.storesExpiry` keep it (reported by
+   *   `stat`, moved by `touch`); adapters with `capabilities.nativeExpiry` also remove
+   *   the value by themselves once it passes. Without `expiresAt` the value never expires
+   *   in the adapter.
+   * - The adapter may keep a reference to `data` only until the promise settles, and
+   *   must not modify it.
+   */
+  write(key: string, data: Uint8Array, options?: WriteOptions): Promise<void>;
+
+  /** Removes `key`. Idempotent: deleting a missing key resolves normally. */
+  delete(key: string): Promise<void>;
+
+  /**
+   * Lists the keys that start with `prefix` (`''` lists every key), in no particular
+   * order, as a stream: an implementation pages or reads a directory incrementally and
+   * never materialises the whole listing, so it stays cheap for millions of keys.
+   *
+   * - Yields each existing key at most once per listing, and only keys that a `write`
+   *   created: never temp files, partial writes or foreign entries that are not keys.
+   * - Keys written or deleted while the listing runs may or may not appear.
+   * - Breaking out of the loop early releases whatever the listing holds (a directory
+   *   handle, a cursor).
+   * - Errors reject the iteration with a `SessionStoreError`.
+   */
+  list(prefix: string): AsyncIterable<string>;
+
+  /**
+   * Metadata of `key` without reading its value, or `null` when it does not exist.
+   * Lets the store validate a cache entry and the reaper find expired values cheaply.
+   */
+  stat?(key: string): Promise<AdapterStat | null>;
+
+  /**
+   * Moves the expiry of an existing value to `expiresAt` without rewriting its data,
+   * so that a session whose content did not change costs far less than a write.
+   * Resolves `true` when the key existed, `false` (and creates nothing) when it did not.
+   * Present only on adapters with `capabilities.storesExpiry`.
+   */
+  touch?(key: string, expiresAt: number): Promise<boolean>;
+
+  /**
+   * Moves the value (and its expiry) from `from` to `to`, replacing any value at `to`,
+   * without the store having to read it: used to set corrupt or oversized records aside
+   * for inspection. Resolves `false` when `from` did not exist.
+   */
+  move?(from: string, to: string): Promise<boolean>;
+
+  /**
+   * Releases resources (handles, connections, timers). Idempotent. After `close()`
+   * every other method rejects with `ERR_CLOSED`.
+   */
+  close?(): Promise<void>;
+}
+
+/** What an adapter can do beyond the required methods. */
+export interface AdapterCapabilities {
+  /**
+   * The adapter keeps `WriteOptions.expiresAt` and reports it through `stat`, and
+   * implements `touch`. File adapters store it in the file's metadata so a reaper can
+   * find expired values without reading them.
+   */
+  readonly storesExpiry: boolean;
+  /**
+   * The backend itself removes values once their `expiresAt` passes and `read` never
+   * returns an expired value (Redis `PXAT`). The store then needs no reaper for space,
+   * only for its own bookkeeping.
+   */
+  readonly nativeExpiry: boolean;
+}
+
+/** Options of {@link FsAdapter.read}. */
+export interface ReadOptions {
+  /** Reject with `ERR_TOO_LARGE` rather than read a value larger than this many bytes. */
+  maxBytes?: number;
+}
+
+/** Options of {@link FsAdapter.write}. */
+export interface WriteOptions {
+  /** Absolute expiry in epoch milliseconds; omitted means the value never expires. */
+  expiresAt?: number;
+}
+
+/** What {@link FsAdapter.stat} reports of a stored value. */
+export interface AdapterStat {
+  /** Size of the stored value in bytes. */
+  readonly size: number;
+  /**
+   * The expiry given to the last `write` or `touch`, in epoch milliseconds, when the
+   * adapter stores expiry; `undefined` when the value never expires.
+   */
+  readonly expiresAt?: number;
+  /**
+   * An opaque token that changes whenever the stored bytes change (it may also change
+   * when only the expiry moves). Equal tokens mean the value read before is still
+   * current, which lets a cache shared with other processes skip a read.
+   */
+  readonly version?: string;
+}

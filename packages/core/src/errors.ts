@@ -1,0 +1,74 @@
+const MARKER = Symbol.for('@sessionfs/core/SessionStoreError');
+
+/**
+ * Stable error codes. Codes are API and never change meaning; messages are for people
+ * and may be reworded.
+ */
+export const ErrorCodes = {
+  /** A session id cannot be stored safely (wrong type, empty, too long, control characters). */
+  INVALID_ID: 'ERR_INVALID_ID',
+  /** An adapter was handed a key outside the key alphabet (a bug in the caller, never user input). */
+  INVALID_KEY: 'ERR_INVALID_KEY',
+  /** An option passed to a factory is missing or out of range. */
+  INVALID_OPTION: 'ERR_INVALID_OPTION',
+  /** The store or adapter was used after `close()`. */
+  CLOSED: 'ERR_CLOSED',
+  /** A session could not be encoded (a BigInt, a cycle, a value the codec rejects). */
+  ENCODE_FAILED: 'ERR_ENCODE_FAILED',
+  /** A stored record could not be decoded (empty, truncated, garbage). */
+  DECODE_FAILED: 'ERR_DECODE_FAILED',
+  /** A record is larger than the configured read bound. */
+  TOO_LARGE: 'ERR_TOO_LARGE',
+  /** The medium is full (ENOSPC, EDQUOT). */
+  NO_SPACE: 'ERR_NO_SPACE',
+  /** The medium refused access (EACCES, EPERM, EROFS). */
+  PERMISSION: 'ERR_PERMISSION',
+  /** The backend is unreachable or did not answer in time. */
+  UNAVAILABLE: 'ERR_UNAVAILABLE',
+  /** Any other failure of the underlying medium; the original error is the `cause`. */
+  IO: 'ERR_IO',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+/** Options of {@link SessionStoreError}. */
+export interface SessionStoreErrorOptions {
+  /** The error that caused this one, typically the adapter's or the codec's. */
+  cause?: unknown;
+  /** The session id concerned, when there is one. */
+  sessionId?: string;
+}
+
+/**
+ * The one error class of sessionfs: every failure of the store and of its adapters
+ * surfaces as a `SessionStoreError` with a stable `code`.
+ *
+ * Use {@link SessionStoreError.isInstance} rather than `instanceof`: it also recognises
+ * errors from another copy of this package (duplicate installs, CommonJS next to ESM).
+ */
+export class SessionStoreError extends Error {
+  readonly code: ErrorCode;
+  readonly sessionId: string | undefined;
+  /** Marks instances for {@link SessionStoreError.isInstance}, across package copies. */
+  readonly [MARKER] = true;
+
+  constructor(code: ErrorCode, message: string, options: SessionStoreErrorOptions = {}) {
+    super(
+      message.startsWith('@sessionfs') ? message : `@sessionfs: ${message}`,
+      options.cause === undefined ? undefined : { cause: options.cause },
+    );
+    this.name = 'SessionStoreError';
+    this.code = code;
+    this.sessionId = options.sessionId;
+  }
+
+  /** True for any `SessionStoreError`, whichever copy of the package created it. */
+  static isInstance(value: unknown): value is SessionStoreError {
+    return typeof value === 'object' && value !== null && MARKER in value;
+  }
+}
+
+/** True when `error` is a `SessionStoreError` with the given code. */
+export function hasErrorCode(error: unknown, code: ErrorCode): error is SessionStoreError {
+  return SessionStoreError.isInstance(error) && error.code === code;
+}
