@@ -1,0 +1,5 @@
+export {
+  createReferenceAdapter,
+  type ReferenceAdapterOptions,
+} from './reference-adapter.js';
+export { type AdapterSuiteOptions, runAdapterSuite } from './suite.js';

@@ -1,0 +1,122 @@
+import {
+  type AdapterStat,
+  assertValidKey,
+  assertValidPrefix,
+  ErrorCodes,
+  type FsAdapter,
+  type ReadOptions,
+  SessionStoreError,
+  type WriteOptions,
+} from '@sessionfs/core';
+
+/** Options of {@link createReferenceAdapter}. */
+export interface ReferenceAdapterOptions {
+  /** Behave like a backend that expires values by itself (as Redis does). Default `false`. */
+  nativeExpiry?: boolean;
+  /** The clock, in epoch milliseconds. Default `Date.now`. */
+  now?: () => number;
+}
+
+interface Entry {
+  readonly data: Uint8Array;
+  expiresAt: number | undefined;
+  readonly version: number;
+}
+
+/**
+ * The smallest complete `FsAdapter`: a `Map`. It is the executable reading of the
+ * contract, the suite checks itself against it, and it is a starting point to copy
+ * when writing a new adapter.
+ */
+export function createReferenceAdapter(options: ReferenceAdapterOptions = {}): FsAdapter {
+  const nativeExpiry = options.nativeExpiry ?? false;
+  const now = options.now ?? Date.now;
+  const entries = new Map<string, Entry>();
+  let closed = false;
+  let versions = 0;
+
+  /** The live entry of `key`, after the checks every operation makes. */
+  const lookup = (key: string): Entry | undefined => {
+    if (closed) {
+      throw new SessionStoreError(ErrorCodes.CLOSED, '@sessionfs/reference-adapter: closed');
+    }
+    assertValidKey(key);
+    const entry = entries.get(key);
+    if (entry && nativeExpiry && entry.expiresAt !== undefined && entry.expiresAt <= now()) {
+      entries.delete(key);
+      return undefined;
+    }
+    return entry;
+  };
+
+  return {
+    capabilities: { storesExpiry: true, nativeExpiry },
+
+    async read(key: string, readOptions: ReadOptions = {}) {
+      const entry = lookup(key);
+      if (!entry) return null;
+      if (readOptions.maxBytes !== undefined && entry.data.byteLength > readOptions.maxBytes) {
+        throw new SessionStoreError(
+          ErrorCodes.TOO_LARGE,
+          `@sessionfs/reference-adapter: ${key} is larger than ${readOptions.maxBytes} bytes`,
+        );
+      }
+      return entry.data.slice();
+    },
+
+    async write(key: string, data: Uint8Array, writeOptions: WriteOptions = {}) {
+      lookup(key);
+      versions += 1;
+      entries.set(key, {
+        data: data.slice(),
+        expiresAt: writeOptions.expiresAt,
+        version: versions,
+      });
+    },
+
+    async delete(key: string) {
+      lookup(key);
+      entries.delete(key);
+    },
+
+    async *list(prefix: string) {
+      if (closed) {
+        throw new SessionStoreError(ErrorCodes.CLOSED, '@sessionfs/reference-adapter: closed');
+      }
+      assertValidPrefix(prefix);
+      for (const key of entries.keys()) {
+        if (key.startsWith(prefix) && lookup(key)) yield key;
+      }
+    },
+
+    async stat(key: string): Promise<AdapterStat | null> {
+      const entry = lookup(key);
+      if (!entry) return null;
+      return {
+        size: entry.data.byteLength,
+        ...(entry.expiresAt === undefined ? {} : { expiresAt: entry.expiresAt }),
+        version: String(entry.version),
+      };
+    },
+
+    async touch(key: string, expiresAt: number) {
+      const entry = lookup(key);
+      if (!entry) return false;
+      entry.expiresAt = expiresAt;
+      return true;
+    },
+
+    async move(from: string, to: string) {
+      const entry = lookup(from);
+      lookup(to);
+      if (!entry) return false;
+      entries.delete(from);
+      entries.set(to, entry);
+      return true;
+    },
+
+    async close() {
+      closed = true;
+    },
+  };
+}

@@ -1,0 +1,495 @@
+import {
+  ErrorCodes,
+  type FsAdapter,
+  hasErrorCode,
+  KEY_ALPHABET,
+  MAX_KEY_LENGTH,
+} from '@sessionfs/core';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+/** Options of {@link runAdapterSuite}. */
+export interface AdapterSuiteOptions<A extends FsAdapter = FsAdapter> {
+  /**
+   * Returns a fresh adapter over empty, isolated storage. Called before every test; the
+   * suite closes the adapter after the test.
+   */
+  create: () => A | Promise<A>;
+  /** Removes what `create` set up (a temp directory, a key prefix), after `close()`. */
+  destroy?: (adapter: A) => void | Promise<void>;
+  /** How many keys the large listing test writes. Default 10,000. */
+  manyKeys?: number;
+  /** How long, at most, the race tests run each, in milliseconds. Default 3,000. */
+  raceMs?: number;
+}
+
+const enc = new TextEncoder();
+const bytes = (text: string): Uint8Array => enc.encode(text);
+
+/** A value of `size` bytes in which every position depends on `seed`, so two never match. */
+function patterned(size: number, seed: number): Uint8Array {
+  const out = new Uint8Array(size);
+  for (let i = 0; i < size; i += 1) out[i] = (i * 31 + seed * 17 + (i >> 8)) & 0xff;
+  return out;
+}
+
+/** Whether two byte arrays hold the same bytes (cheaper than `toEqual` on megabytes). */
+function sameBytes(a: Uint8Array | null, b: Uint8Array): boolean {
+  return a !== null && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
+}
+
+async function collect(iterable: AsyncIterable<string>): Promise<string[]> {
+  const out: string[] = [];
+  for await (const key of iterable) out.push(key);
+  return out;
+}
+
+async function expectCode(promise: Promise<unknown>, code: string): Promise<void> {
+  const error = await promise.then(
+    () => undefined,
+    (reason: unknown) => reason,
+  );
+  expect(error, `expected a rejection with ${code}`).toBeDefined();
+  expect(hasErrorCode(error, code as (typeof ErrorCodes)[keyof typeof ErrorCodes])).toBe(true);
+}
+
+/**
+ * Registers the `FsAdapter` conformance tests in the current vitest file. Groups for
+ * optional capabilities (stat, expiry, native expiry, touch, move, close) run only when
+ * the adapter declares them.
+ *
+ * ```ts
+ * import { runAdapterSuite } from '@sessionfs/adapter-test-suite';
+ * runAdapterSuite('my-adapter', { create: () => createMyAdapter() });
+ * ```
+ */
+export function runAdapterSuite<A extends FsAdapter>(
+  name: string,
+  options: AdapterSuiteOptions<A>,
+): void {
+  const manyKeys = options.manyKeys ?? 10_000;
+  const raceMs = options.raceMs ?? 3_000;
+
+  describe(`FsAdapter conformance: ${name}`, () => {
+    let adapter: A;
+
+    beforeEach(async () => {
+      adapter = await options.create();
+    });
+
+    afterEach(async () => {
+      await adapter.close?.();
+      await options.destroy?.(adapter);
+    });
+
+    describe('read and write', () => {
+      it('reads a missing key as null', async () => {
+        expect(await adapter.read('missing')).toBeNull();
+      });
+
+      it('round-trips a value as a Uint8Array', async () => {
+        await adapter.write('k1', bytes('hello'));
+        const value = await adapter.read('k1');
+        expect(value).toBeInstanceOf(Uint8Array);
+        expect(new TextDecoder().decode(value ?? undefined)).toBe('hello');
+      });
+
+      it('is binary-safe: every byte value, the empty value, and 1 MB', async () => {
+        const everyByte = Uint8Array.from({ length: 256 }, (_, i) => i);
+        const megabyte = patterned(1024 * 1024, 7);
+        await adapter.write('every-byte', everyByte);
+        await adapter.write('empty', new Uint8Array(0));
+        await adapter.write('megabyte', megabyte);
+        expect(sameBytes(await adapter.read('every-byte'), everyByte)).toBe(true);
+        const empty = await adapter.read('empty');
+        expect(empty).not.toBeNull();
+        expect(empty?.byteLength).toBe(0);
+        expect(sameBytes(await adapter.read('megabyte'), megabyte)).toBe(true);
+      });
+
+      it('replaces the whole value on overwrite (no tail of a longer previous value)', async () => {
+        await adapter.write('k', patterned(4096, 1));
+        await adapter.write('k', bytes('short'));
+        expect(sameBytes(await adapter.read('k'), bytes('short'))).toBe(true);
+      });
+
+      it('keeps the stored value when the caller reuses its buffer after write', async () => {
+        const buffer = bytes('original');
+        await adapter.write('k', buffer);
+        buffer.fill(0);
+        expect(sameBytes(await adapter.read('k'), bytes('original'))).toBe(true);
+      });
+
+      it('keeps the stored value when the caller mutates what read returned', async () => {
+        await adapter.write('k', bytes('original'));
+        const first = await adapter.read('k');
+        first?.fill(0);
+        expect(sameBytes(await adapter.read('k'), bytes('original'))).toBe(true);
+      });
+
+      it('keeps keys apart', async () => {
+        await adapter.write('a', bytes('A'));
+        await adapter.write('b', bytes('B'));
+        expect(sameBytes(await adapter.read('a'), bytes('A'))).toBe(true);
+        expect(sameBytes(await adapter.read('b'), bytes('B'))).toBe(true);
+      });
+    });
+
+    describe('delete', () => {
+      it('removes a value', async () => {
+        await adapter.write('k', bytes('v'));
+        await adapter.delete('k');
+        expect(await adapter.read('k')).toBeNull();
+        expect(await collect(adapter.list(''))).toEqual([]);
+      });
+
+      it('is idempotent', async () => {
+        await adapter.delete('never-written');
+        await adapter.write('k', bytes('v'));
+        await adapter.delete('k');
+        await adapter.delete('k');
+        expect(await adapter.read('k')).toBeNull();
+      });
+
+      it('leaves other keys alone', async () => {
+        await adapter.write('keep', bytes('v'));
+        await adapter.write('drop', bytes('v'));
+        await adapter.delete('drop');
+        expect(await collect(adapter.list(''))).toEqual(['keep']);
+      });
+    });
+
+    describe('keys', () => {
+      it('accepts every character of the key alphabet, at the start and inside a key', async () => {
+        const starters = [...KEY_ALPHABET].filter((c) => /[a-z0-9]/.test(c));
+        const written = new Map<string, string>();
+        for (const c of KEY_ALPHABET) written.set(`k${c}k`, c);
+        for (const c of starters) written.set(`${c}`, `start-${c}`);
+        for (const [key, value] of written) await adapter.write(key, bytes(value));
+        for (const [key, value] of written) {
+          expect(sameBytes(await adapter.read(key), bytes(value)), key).toBe(true);
+        }
+        expect((await collect(adapter.list(''))).sort()).toEqual([...written.keys()].sort());
+      });
+
+      it(`accepts a key of ${MAX_KEY_LENGTH} characters`, async () => {
+        const key = `${'a'.repeat(MAX_KEY_LENGTH - 1)}z`;
+        await adapter.write(key, bytes('long'));
+        expect(sameBytes(await adapter.read(key), bytes('long'))).toBe(true);
+        expect(await collect(adapter.list(''))).toEqual([key]);
+      });
+
+      it('rejects keys outside the alphabet with ERR_INVALID_KEY, asynchronously', async () => {
+        const bad = [
+          '',
+          '../escape',
+          'a/b',
+          'a\\b',
+          '.hidden',
+          'Upper',
+          'nul\0',
+          'é',
+          'a'.repeat(MAX_KEY_LENGTH + 1),
+        ];
+        for (const key of bad) {
+          let promise: Promise<unknown> | undefined;
+          expect(() => {
+            promise = adapter.write(key, bytes('x'));
+          }).not.toThrow();
+          await expectCode(promise as Promise<unknown>, ErrorCodes.INVALID_KEY);
+          await expectCode(adapter.read(key), ErrorCodes.INVALID_KEY);
+          await expectCode(adapter.delete(key), ErrorCodes.INVALID_KEY);
+        }
+        expect(await collect(adapter.list(''))).toEqual([]);
+      });
+    });
+
+    describe('list', () => {
+      it('lists nothing when empty', async () => {
+        expect(await collect(adapter.list(''))).toEqual([]);
+      });
+
+      it('returns a stream, not an array', () => {
+        const listing = adapter.list('');
+        expect(Array.isArray(listing)).toBe(false);
+        expect(typeof listing[Symbol.asyncIterator]).toBe('function');
+      });
+
+      it('lists exactly the written keys that start with the prefix', async () => {
+        for (const key of ['s.a', 's.b', 's.c', 'x.a', 'sa']) await adapter.write(key, bytes(key));
+        expect((await collect(adapter.list(''))).sort()).toEqual([
+          's.a',
+          's.b',
+          's.c',
+          'sa',
+          'x.a',
+        ]);
+        expect((await collect(adapter.list('s.'))).sort()).toEqual(['s.a', 's.b', 's.c']);
+        expect(await collect(adapter.list('x'))).toEqual(['x.a']);
+        expect(await collect(adapter.list('none'))).toEqual([]);
+      });
+
+      it(`lists ${manyKeys} keys exactly once each`, async () => {
+        const keys = Array.from({ length: manyKeys }, (_, i) => `many-${i.toString(36)}`);
+        const value = bytes('v');
+        for (let i = 0; i < keys.length; i += 100) {
+          await Promise.all(keys.slice(i, i + 100).map((key) => adapter.write(key, value)));
+        }
+        const seen = new Set<string>();
+        let count = 0;
+        for await (const key of adapter.list('many-')) {
+          seen.add(key);
+          count += 1;
+        }
+        expect(count).toBe(manyKeys);
+        expect(seen.size).toBe(manyKeys);
+        expect(keys.every((key) => seen.has(key))).toBe(true);
+      });
+
+      it('can be abandoned early and listed again', async () => {
+        for (let i = 0; i < 50; i += 1) await adapter.write(`k${i}`, bytes('v'));
+        for (let round = 0; round < 20; round += 1) {
+          for await (const key of adapter.list('k')) {
+            expect(key.startsWith('k')).toBe(true);
+            break;
+          }
+        }
+        expect(await collect(adapter.list('k'))).toHaveLength(50);
+        await adapter.write('after', bytes('v'));
+        expect(sameBytes(await adapter.read('after'), bytes('v'))).toBe(true);
+      });
+
+      it('never shows temporary or partial entries while writes are under way', async () => {
+        const written = new Set(Array.from({ length: 20 }, (_, i) => `w${i}`));
+        const writes = Promise.all(
+          [...written].flatMap((key, i) => [
+            adapter.write(key, patterned(32 * 1024, i)),
+            adapter.write(key, patterned(16 * 1024, i + 1)),
+          ]),
+        );
+        const foreign: string[] = [];
+        for (let round = 0; round < 10; round += 1) {
+          for (const key of await collect(adapter.list('')))
+            if (!written.has(key)) foreign.push(key);
+        }
+        await writes;
+        for (const key of await collect(adapter.list(''))) if (!written.has(key)) foreign.push(key);
+        expect(foreign).toEqual([]);
+      });
+    });
+
+    describe('atomicity', () => {
+      it('a reader racing a writer sees only whole values', async () => {
+        const first = patterned(256 * 1024, 1);
+        const second = patterned(256 * 1024, 2);
+        await adapter.write('race', first);
+        let writing = true;
+        const deadline = Date.now() + raceMs;
+        const writer = (async () => {
+          for (let i = 0; i < 200 && Date.now() < deadline; i += 1) {
+            await adapter.write('race', i % 2 ? first : second);
+          }
+          writing = false;
+        })();
+        let reads = 0;
+        let torn = 0;
+        while (writing) {
+          const value = await adapter.read('race');
+          reads += 1;
+          if (!sameBytes(value, first) && !sameBytes(value, second)) torn += 1;
+        }
+        await writer;
+        expect(reads).toBeGreaterThan(0);
+        expect(torn).toBe(0);
+      });
+
+      it('concurrent writers to one key leave exactly one whole value', async () => {
+        const values = Array.from({ length: 16 }, (_, i) => patterned(64 * 1024 + i, i));
+        await Promise.all(values.map((value) => adapter.write('contended', value)));
+        const stored = await adapter.read('contended');
+        expect(values.filter((value) => sameBytes(stored, value))).toHaveLength(1);
+        expect(await collect(adapter.list(''))).toEqual(['contended']);
+      });
+    });
+
+    describe('read bound', () => {
+      it('rejects with ERR_TOO_LARGE instead of reading past maxBytes', async () => {
+        await adapter.write('big', patterned(10_000, 3));
+        await expectCode(adapter.read('big', { maxBytes: 9_999 }), ErrorCodes.TOO_LARGE);
+        expect((await adapter.read('big', { maxBytes: 10_000 }))?.byteLength).toBe(10_000);
+        expect(await adapter.read('absent', { maxBytes: 1 })).toBeNull();
+      });
+    });
+
+    it('declares capabilities that match its methods', async () => {
+      expect(typeof adapter.capabilities.storesExpiry).toBe('boolean');
+      expect(typeof adapter.capabilities.nativeExpiry).toBe('boolean');
+      if (adapter.capabilities.storesExpiry) {
+        expect(typeof adapter.stat).toBe('function');
+        expect(typeof adapter.touch).toBe('function');
+      }
+    });
+
+    describeStat(() => adapter, options);
+    describeExpiry(() => adapter, options);
+    describeMove(() => adapter, options);
+    describeClose(() => adapter, options);
+  });
+}
+
+/**
+ * Optional groups are decided by building one adapter up front: vitest collects tests
+ * synchronously, before any `beforeEach` ran, so the capabilities must be known then.
+ */
+function probe<A extends FsAdapter>(options: AdapterSuiteOptions<A>): Promise<A> {
+  return Promise.resolve(options.create());
+}
+
+function describeStat<A extends FsAdapter>(get: () => A, options: AdapterSuiteOptions<A>): void {
+  describe('stat', async () => {
+    const sample = await probe(options);
+    const supported = typeof sample.stat === 'function';
+    await sample.close?.();
+    await options.destroy?.(sample);
+    if (!supported) return;
+
+    it('reports a missing key as null', async () => {
+      expect(await get().stat?.('missing')).toBeNull();
+    });
+
+    it('reports the size, and a version that changes with the data', async () => {
+      const adapter = get();
+      await adapter.write('k', bytes('12345'));
+      const before = await adapter.stat?.('k');
+      expect(before?.size).toBe(5);
+      await adapter.write('k', bytes('1234567'));
+      const after = await adapter.stat?.('k');
+      expect(after?.size).toBe(7);
+      if (before?.version !== undefined) expect(after?.version).not.toBe(before.version);
+      await adapter.delete('k');
+      expect(await adapter.stat?.('k')).toBeNull();
+    });
+  });
+}
+
+function describeExpiry<A extends FsAdapter>(get: () => A, options: AdapterSuiteOptions<A>): void {
+  describe('expiry', async () => {
+    const sample = await probe(options);
+    const { storesExpiry, nativeExpiry } = sample.capabilities;
+    await sample.close?.();
+    await options.destroy?.(sample);
+
+    if (storesExpiry) {
+      it('keeps expiresAt to the millisecond, and none when none was given', async () => {
+        const adapter = get();
+        const expiresAt = Date.now() + 3_600_123;
+        await adapter.write('timed', bytes('v'), { expiresAt });
+        await adapter.write('forever', bytes('v'));
+        expect((await adapter.stat?.('timed'))?.expiresAt).toBe(expiresAt);
+        expect((await adapter.stat?.('forever'))?.expiresAt).toBeUndefined();
+      });
+
+      it('an overwrite without expiresAt clears the expiry', async () => {
+        const adapter = get();
+        await adapter.write('k', bytes('v'), { expiresAt: Date.now() + 60_000 });
+        await adapter.write('k', bytes('w'));
+        expect((await adapter.stat?.('k'))?.expiresAt).toBeUndefined();
+      });
+
+      it('touch moves the expiry and keeps the data', async () => {
+        const adapter = get();
+        const data = patterned(1000, 5);
+        await adapter.write('k', data, { expiresAt: Date.now() + 60_000 });
+        const later = Date.now() + 7_200_456;
+        expect(await adapter.touch?.('k', later)).toBe(true);
+        expect((await adapter.stat?.('k'))?.expiresAt).toBe(later);
+        expect(sameBytes(await adapter.read('k'), data)).toBe(true);
+      });
+
+      it('touch of a missing key resolves false and creates nothing', async () => {
+        const adapter = get();
+        expect(await adapter.touch?.('ghost', Date.now() + 60_000)).toBe(false);
+        expect(await adapter.read('ghost')).toBeNull();
+        expect(await collect(adapter.list(''))).toEqual([]);
+      });
+    }
+
+    if (nativeExpiry) {
+      it('stops returning and listing a value once its expiry passes', async () => {
+        const adapter = get();
+        await adapter.write('short', bytes('v'), { expiresAt: Date.now() + 150 });
+        await adapter.write('long', bytes('v'), { expiresAt: Date.now() + 60_000 });
+        expect(await adapter.read('short')).not.toBeNull();
+        await new Promise((resolve) => setTimeout(resolve, 400));
+        expect(await adapter.read('short')).toBeNull();
+        expect(await collect(adapter.list(''))).toEqual(['long']);
+      });
+
+      it('treats an expiry in the past as already expired', async () => {
+        const adapter = get();
+        await adapter.write('past', bytes('v'), { expiresAt: Date.now() - 1_000 });
+        expect(await adapter.read('past')).toBeNull();
+      });
+    } else {
+      it('keeps an expired value readable: expiry is the store’s decision', async () => {
+        const adapter = get();
+        await adapter.write('past', bytes('v'), { expiresAt: Date.now() - 1_000 });
+        expect(sameBytes(await adapter.read('past'), bytes('v'))).toBe(true);
+        if (storesExpiry)
+          expect((await adapter.stat?.('past'))?.expiresAt).toBeLessThan(Date.now());
+      });
+    }
+  });
+}
+
+function describeMove<A extends FsAdapter>(get: () => A, options: AdapterSuiteOptions<A>): void {
+  describe('move', async () => {
+    const sample = await probe(options);
+    const supported = typeof sample.move === 'function';
+    const storesExpiry = sample.capabilities.storesExpiry;
+    await sample.close?.();
+    await options.destroy?.(sample);
+    if (!supported) return;
+
+    it('moves a value, replacing the target, and carries its expiry', async () => {
+      const adapter = get();
+      const expiresAt = Date.now() + 90_000;
+      await adapter.write('from', bytes('moved'), { expiresAt });
+      await adapter.write('to', bytes('replaced'));
+      expect(await adapter.move?.('from', 'to')).toBe(true);
+      expect(await adapter.read('from')).toBeNull();
+      expect(sameBytes(await adapter.read('to'), bytes('moved'))).toBe(true);
+      if (storesExpiry) expect((await adapter.stat?.('to'))?.expiresAt).toBe(expiresAt);
+      expect(await collect(adapter.list(''))).toEqual(['to']);
+    });
+
+    it('resolves false when the source is missing', async () => {
+      const adapter = get();
+      expect(await adapter.move?.('ghost', 'to')).toBe(false);
+      expect(await adapter.read('to')).toBeNull();
+    });
+  });
+}
+
+function describeClose<A extends FsAdapter>(get: () => A, options: AdapterSuiteOptions<A>): void {
+  describe('close', async () => {
+    const sample = await probe(options);
+    const supported = typeof sample.close === 'function';
+    await sample.close?.();
+    await options.destroy?.(sample);
+    if (!supported) return;
+
+    it('rejects every operation with ERR_CLOSED after close, and closes twice', async () => {
+      const adapter = get();
+      await adapter.write('k', bytes('v'));
+      await adapter.close?.();
+      await adapter.close?.();
+      await expectCode(adapter.read('k'), ErrorCodes.CLOSED);
+      await expectCode(adapter.write('k', bytes('w')), ErrorCodes.CLOSED);
+      await expectCode(adapter.delete('k'), ErrorCodes.CLOSED);
+      await expectCode(collect(adapter.list('')), ErrorCodes.CLOSED);
+      if (adapter.stat) await expectCode(adapter.stat('k'), ErrorCodes.CLOSED);
+      if (adapter.touch) await expectCode(adapter.touch('k', Date.now()), ErrorCodes.CLOSED);
+      if (adapter.move) await expectCode(adapter.move('k', 'j'), ErrorCodes.CLOSED);
+    });
+  });
+}
