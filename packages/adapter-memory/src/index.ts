@@ -1,0 +1,5 @@
+export {
+  createMemoryAdapter,
+  type MemoryAdapter,
+  type MemoryAdapterOptions,
+} from './memory-adapter.js';

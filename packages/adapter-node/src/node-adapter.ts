@@ -1,0 +1,279 @@
+import { randomBytes } from 'node:crypto';
+import type { Dir, Dirent } from 'node:fs';
+import * as nodeFs from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import {
+  type AdapterCapabilities,
+  type AdapterStat,
+  assertValidKey,
+  assertValidPrefix,
+  ErrorCodes,
+  type FsAdapter,
+  isValidKey,
+  type ReadOptions,
+  SessionStoreError,
+  type WriteOptions,
+} from '@sessionfs/core';
+import { retryOnFdPressure } from './fd-pressure.js';
+import { errnoCode, toStoreError } from './fs-errors.js';
+
+/** The part of `node:fs/promises` the adapter uses; memfs's `promises` provides it too. */
+export type NodeFsPromises = Pick<
+  typeof nodeFs,
+  'mkdir' | 'open' | 'opendir' | 'rename' | 'stat' | 'unlink' | 'utimes'
+>;
+
+/** Options of {@link createNodeAdapter}. */
+export interface NodeAdapterOptions {
+  /** The directory holding one file per key. Created (mode `dirMode`) on first write. */
+  dir: string;
+  /**
+   * Flush each file (and the directory entry) to stable storage before a write resolves.
+   * Writes are atomic either way; `fsync` adds durability across power loss at the cost
+   * of a disk flush per write. Default `false`.
+   */
+  fsync?: boolean;
+  /** Mode of created files. Default `0o600`: sessions are readable by their owner only. */
+  fileMode?: number;
+  /**
+   * Mode of the directory when the adapter creates it. Default `0o700`. An existing
+   * directory is never re-chmodded: its owner chose its mode.
+   */
+  dirMode?: number;
+  /** The file system to use. Default `node:fs/promises`; tests pass memfs. */
+  fs?: NodeFsPromises;
+}
+
+/**
+ * File times cannot hold "never" and many filesystems stop at 2038-01-19 (signed 32-bit
+ * seconds), so a value that never expires gets that last representable time. Expiries
+ * at or after it read back as "never"; the store keeps the exact expiry inside the record.
+ */
+export const NEVER_EXPIRES_MTIME_MS = 2 ** 31 * 1000 - 1000;
+
+const TEMP_SUFFIX = '.tmp';
+const CAPABILITIES: AdapterCapabilities = Object.freeze({
+  storesExpiry: true,
+  nativeExpiry: false,
+});
+
+/** An `FsAdapter` over a directory of files. */
+export interface NodeAdapter extends FsAdapter {
+  /** The directory holding one file per key (absolute when the adapter uses node:fs). */
+  readonly dir: string;
+}
+
+/**
+ * An `FsAdapter` over a directory: one file per key, written atomically (a temp file in
+ * the same directory, then a rename over the key), expiry kept in the file's mtime so a
+ * reaper finds expired files with a `stat` and `touch` is a single `utimes`.
+ */
+export function createNodeAdapter(options: NodeAdapterOptions): NodeAdapter {
+  if (typeof options?.dir !== 'string' || options.dir === '') {
+    throw new SessionStoreError(
+      ErrorCodes.INVALID_OPTION,
+      '@sessionfs/adapter-node: option `dir` must be a non-empty directory path',
+    );
+  }
+  return new DirectoryAdapter(options);
+}
+
+class DirectoryAdapter implements NodeAdapter {
+  readonly capabilities = CAPABILITIES;
+  readonly dir: string;
+  private readonly fs: NodeFsPromises;
+  private readonly fsync: boolean;
+  private readonly fileMode: number;
+  private readonly dirMode: number;
+  private closed = false;
+
+  constructor(options: NodeAdapterOptions) {
+    this.fs = options.fs ?? nodeFs;
+    this.dir = options.fs ? options.dir : resolve(options.dir);
+    this.fsync = options.fsync ?? false;
+    this.fileMode = options.fileMode ?? 0o600;
+    this.dirMode = options.dirMode ?? 0o700;
+  }
+
+  async read(key: string, options: ReadOptions = {}): Promise<Uint8Array | null> {
+    const path = this.pathOf(key);
+    let handle: nodeFs.FileHandle;
+    try {
+      handle = await retryOnFdPressure(() => this.fs.open(path, 'r'));
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') return null;
+      throw toStoreError(error, 'read', path);
+    }
+    try {
+      if (options.maxBytes !== undefined) {
+        const { size } = await handle.stat();
+        if (size > options.maxBytes) {
+          throw new SessionStoreError(
+            ErrorCodes.TOO_LARGE,
+            `@sessionfs/adapter-node: ${path} holds ${size} bytes, more than the ${options.maxBytes} allowed`,
+          );
+        }
+      }
+      const data = await handle.readFile();
+      return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    } catch (error) {
+      throw toStoreError(error, 'read', path);
+    } finally {
+      await handle.close().catch(() => {});
+    }
+  }
+
+  async write(key: string, data: Uint8Array, options: WriteOptions = {}): Promise<void> {
+    const path = this.pathOf(key);
+    const mtime = mtimeSecondsFor(options.expiresAt);
+    // Random, fixed-length, dot-prefixed: never collides across processes, never
+    // matches a key (keys cannot start with a dot), so listings skip it.
+    const temp = join(this.dir, `.${key}.${randomBytes(8).toString('hex')}${TEMP_SUFFIX}`);
+    try {
+      await this.withDirectory(() => this.writeFile(temp, data, mtime));
+      await this.fs.rename(temp, path);
+      if (this.fsync) await this.syncDirectory();
+    } catch (error) {
+      await this.fs.unlink(temp).catch(() => {});
+      throw toStoreError(error, 'write', path);
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    const path = this.pathOf(key);
+    try {
+      await this.fs.unlink(path);
+    } catch (error) {
+      if (errnoCode(error) !== 'ENOENT') throw toStoreError(error, 'delete', path);
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<string> {
+    this.assertOpen();
+    assertValidPrefix(prefix);
+    let directory: Dir;
+    try {
+      directory = await retryOnFdPressure(() => this.fs.opendir(this.dir, { bufferSize: 256 }));
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') return;
+      throw toStoreError(error, 'list', this.dir);
+    }
+    try {
+      for (;;) {
+        let entry: Dirent | null;
+        try {
+          entry = await directory.read();
+        } catch (error) {
+          throw toStoreError(error, 'list', this.dir);
+        }
+        if (entry === null) return;
+        if (entry.isDirectory() || !entry.name.startsWith(prefix) || !isValidKey(entry.name)) {
+          continue;
+        }
+        yield entry.name;
+      }
+    } finally {
+      await directory.close().catch(() => {});
+    }
+  }
+
+  async stat(key: string): Promise<AdapterStat | null> {
+    const path = this.pathOf(key);
+    try {
+      const stats = await this.fs.stat(path);
+      const mtimeMs = Math.round(stats.mtimeMs);
+      return {
+        size: stats.size,
+        ...(mtimeMs < NEVER_EXPIRES_MTIME_MS ? { expiresAt: mtimeMs } : {}),
+        version: `${stats.ino}:${stats.ctimeMs}:${stats.size}`,
+      };
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') return null;
+      throw toStoreError(error, 'stat', path);
+    }
+  }
+
+  async touch(key: string, expiresAt: number): Promise<boolean> {
+    const path = this.pathOf(key);
+    const mtime = mtimeSecondsFor(expiresAt);
+    try {
+      await this.fs.utimes(path, Date.now() / 1000, mtime);
+      return true;
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') return false;
+      throw toStoreError(error, 'touch', path);
+    }
+  }
+
+  async move(from: string, to: string): Promise<boolean> {
+    const source = this.pathOf(from);
+    const target = this.pathOf(to);
+    try {
+      await this.fs.rename(source, target);
+      return true;
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') return false;
+      throw toStoreError(error, 'move', source);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) {
+      throw new SessionStoreError(ErrorCodes.CLOSED, '@sessionfs/adapter-node: adapter is closed');
+    }
+  }
+
+  /** The file of `key`, after checking that the adapter is open and the key is safe. */
+  private pathOf(key: string): string {
+    this.assertOpen();
+    assertValidKey(key);
+    return join(this.dir, key);
+  }
+
+  private async writeFile(path: string, data: Uint8Array, mtime: number): Promise<void> {
+    const handle = await retryOnFdPressure(() => this.fs.open(path, 'wx', this.fileMode));
+    try {
+      await handle.writeFile(data);
+      await handle.utimes(Date.now() / 1000, mtime);
+      if (this.fsync) await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /** Runs `operation`, creating the directory first if it turns out to be missing. */
+  private async withDirectory<T>(operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      if (errnoCode(error) !== 'ENOENT') throw error;
+      // `recursive` leaves an existing directory (and its mode) alone.
+      await this.fs.mkdir(this.dir, { recursive: true, mode: this.dirMode });
+      return await operation();
+    }
+  }
+
+  private async syncDirectory(): Promise<void> {
+    const handle = await this.fs.open(this.dir, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  }
+}
+
+function mtimeSecondsFor(expiresAt: number | undefined): number {
+  if (expiresAt === undefined) return NEVER_EXPIRES_MTIME_MS / 1000;
+  if (typeof expiresAt !== 'number' || Number.isNaN(expiresAt)) {
+    throw new SessionStoreError(
+      ErrorCodes.INVALID_OPTION,
+      `@sessionfs/adapter-node: expiresAt must be epoch milliseconds, got ${String(expiresAt)}`,
+    );
+  }
+  return Math.min(Math.max(expiresAt, 0), NEVER_EXPIRES_MTIME_MS) / 1000;
+}

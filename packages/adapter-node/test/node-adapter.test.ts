@@ -1,0 +1,238 @@
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ErrorCodes, hasErrorCode } from '@sessionfs/core';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createNodeAdapter, NEVER_EXPIRES_MTIME_MS, type NodeFsPromises } from '../src/index.js';
+
+const encode = (text: string) => new TextEncoder().encode(text);
+const decode = (data: Uint8Array | null) => (data ? new TextDecoder().decode(data) : null);
+const fsError = (code: string) => Object.assign(new Error(`${code}: injected`), { code });
+
+async function collect(iterable: AsyncIterable<string>): Promise<string[]> {
+  const out: string[] = [];
+  for await (const key of iterable) out.push(key);
+  return out;
+}
+
+/** node:fs/promises with some calls replaced, to inject failures. */
+function faultyFs(overrides: Partial<NodeFsPromises>): NodeFsPromises {
+  return { ...fs, ...overrides } as NodeFsPromises;
+}
+
+let root: string;
+let dir: string;
+
+beforeEach(async () => {
+  root = await fs.mkdtemp(join(tmpdir(), 'sessionfs-node-'));
+  dir = join(root, 'sessions');
+});
+
+afterEach(async () => {
+  await fs.rm(root, { recursive: true, force: true });
+});
+
+describe('files and permissions', () => {
+  it('creates a missing directory 0700 and files 0600, with the value as the file', async () => {
+    const adapter = createNodeAdapter({ dir });
+    await adapter.write('abc', encode('value'));
+    expect((await fs.stat(dir)).mode & 0o777).toBe(0o700);
+    expect((await fs.stat(join(dir, 'abc'))).mode & 0o777).toBe(0o600);
+    expect(await fs.readFile(join(dir, 'abc'), 'utf8')).toBe('value');
+  });
+
+  it('leaves the mode of an existing directory alone', async () => {
+    await fs.mkdir(dir, { mode: 0o755 });
+    await fs.chmod(dir, 0o755);
+    await createNodeAdapter({ dir }).write('abc', encode('value'));
+    expect((await fs.stat(dir)).mode & 0o777).toBe(0o755);
+  });
+
+  it('resolves a relative directory once, at creation', async () => {
+    const cwd = process.cwd();
+    process.chdir(root);
+    try {
+      const adapter = createNodeAdapter({ dir: 'relative' });
+      expect(adapter.dir).toBe(join(root, 'relative'));
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
+  it('rejects a missing dir option with ERR_INVALID_OPTION', () => {
+    expect(() => createNodeAdapter({ dir: '' })).toThrow(
+      expect.objectContaining({ code: ErrorCodes.INVALID_OPTION }),
+    );
+  });
+
+  it('keeps the expiry in the file mtime, and "never" as the 2038 sentinel', async () => {
+    const adapter = createNodeAdapter({ dir });
+    const expiresAt = Date.UTC(2030, 0, 1, 12, 0, 0, 250);
+    await adapter.write('timed', encode('v'), { expiresAt });
+    await adapter.write('forever', encode('v'));
+    expect(Math.round((await fs.stat(join(dir, 'timed'))).mtimeMs)).toBe(expiresAt);
+    expect(Math.round((await fs.stat(join(dir, 'forever'))).mtimeMs)).toBe(NEVER_EXPIRES_MTIME_MS);
+  });
+});
+
+describe('listing', () => {
+  it('hides temp files, foreign files and subdirectories', async () => {
+    const adapter = createNodeAdapter({ dir });
+    await adapter.write('real', encode('v'));
+    writeFileSync(join(dir, '.real.0123456789abcdef.tmp'), 'partial');
+    writeFileSync(join(dir, 'README.md'), 'not a key');
+    await fs.mkdir(join(dir, 'subdir'));
+    expect(await collect(adapter.list(''))).toEqual(['real']);
+  });
+
+  it('lists nothing, without error, before the directory exists', async () => {
+    expect(await collect(createNodeAdapter({ dir }).list(''))).toEqual([]);
+  });
+
+  it('streams 100,000 files with one directory handle', async () => {
+    await fs.mkdir(dir);
+    const count = 100_000;
+    for (let i = 0; i < count; i += 1) writeFileSync(join(dir, `s${i}`), '');
+    const adapter = createNodeAdapter({ dir });
+    let listed = 0;
+    for await (const key of adapter.list('s')) {
+      if (key.startsWith('s')) listed += 1;
+    }
+    expect(listed).toBe(count);
+  }, 120_000);
+});
+
+describe('failures', () => {
+  it('removes the temp file and keeps the previous value when the rename fails', async () => {
+    const good = createNodeAdapter({ dir });
+    await good.write('k', encode('previous'));
+    const failing = createNodeAdapter({
+      dir,
+      fs: faultyFs({ rename: async () => Promise.reject(fsError('EIO')) }),
+    });
+    const error = await failing.write('k', encode('next')).catch((e: unknown) => e);
+    expect(hasErrorCode(error, ErrorCodes.IO)).toBe(true);
+    expect((error as Error).cause).toMatchObject({ code: 'EIO' });
+    expect(await fs.readdir(dir)).toEqual(['k']);
+    expect(decode(await good.read('k'))).toBe('previous');
+  });
+
+  it('maps a full disk to ERR_NO_SPACE and leaves no partial file', async () => {
+    const good = createNodeAdapter({ dir });
+    await good.write('k', encode('previous'));
+    const full = createNodeAdapter({
+      dir,
+      fs: faultyFs({
+        open: (async (path: string, flags: string, mode?: number) => {
+          const handle = await fs.open(path, flags, mode);
+          if (flags !== 'wx') return handle;
+          return Object.assign(Object.create(handle), {
+            writeFile: async (data: Uint8Array) => {
+              await handle.writeFile(data.subarray(0, 2));
+              throw fsError('ENOSPC');
+            },
+            close: () => handle.close(),
+          });
+        }) as NodeFsPromises['open'],
+      }),
+    });
+    const error = await full.write('k', encode('next value')).catch((e: unknown) => e);
+    expect(hasErrorCode(error, ErrorCodes.NO_SPACE)).toBe(true);
+    expect(await fs.readdir(dir)).toEqual(['k']);
+    expect(decode(await good.read('k'))).toBe('previous');
+  });
+
+  it('maps a refused access to ERR_PERMISSION', async () => {
+    const refused = createNodeAdapter({
+      dir,
+      fs: faultyFs({ open: async () => Promise.reject(fsError('EACCES')) }),
+    });
+    const error = await refused.read('k').catch((e: unknown) => e);
+    expect(hasErrorCode(error, ErrorCodes.PERMISSION)).toBe(true);
+    expect((error as Error).message).toMatch(/^@sessionfs\/adapter-node: /);
+  });
+
+  it('waits out file-descriptor exhaustion instead of failing or losing a read', async () => {
+    await createNodeAdapter({ dir }).write('k', encode('value'));
+    let refusals = 3;
+    const pressured = createNodeAdapter({
+      dir,
+      fs: faultyFs({
+        open: ((...args: Parameters<typeof fs.open>) =>
+          refusals-- > 0
+            ? Promise.reject(fsError('EMFILE'))
+            : fs.open(...args)) as NodeFsPromises['open'],
+        opendir: ((...args: Parameters<typeof fs.opendir>) =>
+          refusals-- > -3
+            ? Promise.reject(fsError('EMFILE'))
+            : fs.opendir(...args)) as NodeFsPromises['opendir'],
+      }),
+    });
+    expect(decode(await pressured.read('k'))).toBe('value');
+    expect(await collect(pressured.list(''))).toEqual(['k']);
+  });
+
+  it('flushes the file and the directory when fsync is on', async () => {
+    let syncs = 0;
+    const counting = faultyFs({
+      open: (async (...args: Parameters<typeof fs.open>) => {
+        const handle = await fs.open(...args);
+        const sync = handle.sync.bind(handle);
+        handle.sync = async () => {
+          syncs += 1;
+          await sync();
+        };
+        return handle;
+      }) as NodeFsPromises['open'],
+    });
+    await createNodeAdapter({ dir, fs: counting, fsync: true }).write('k', encode('v'));
+    expect(syncs).toBe(2);
+    await createNodeAdapter({ dir, fs: counting }).write('k', encode('v'));
+    expect(syncs).toBe(2);
+  });
+});
+
+describe('several processes over one directory', () => {
+  it('two writer processes and a reader never produce a torn value or a stray temp file', async () => {
+    const writer = fileURLToPath(new URL('./fixtures/writer.mjs', import.meta.url));
+    const adapter = createNodeAdapter({ dir });
+    const size = 128 * 1024;
+    const whole = (value: Uint8Array | null) =>
+      value !== null &&
+      value.byteLength === size &&
+      value.every((byte) => byte === value[0]) &&
+      (value[0] === 1 || value[0] === 2);
+    await adapter.write('shared', new Uint8Array(size).fill(1));
+    const children = [1, 2].map(
+      (fill) =>
+        new Promise<number | null>((resolve, reject) => {
+          const child = spawn(
+            process.execPath,
+            [writer, dir, 'shared', String(fill), String(size), '150'],
+            {
+              stdio: 'inherit',
+            },
+          );
+          child.on('error', reject);
+          child.on('exit', resolve);
+        }),
+    );
+    let done = false;
+    const finished = Promise.all(children).finally(() => {
+      done = true;
+    });
+    let torn = 0;
+    let reads = 0;
+    while (!done) {
+      if (!whole(await adapter.read('shared'))) torn += 1;
+      reads += 1;
+    }
+    expect(await finished).toEqual([0, 0]);
+    expect(reads).toBeGreaterThan(0);
+    expect(torn).toBe(0);
+    expect(await fs.readdir(dir)).toEqual(['shared']);
+  }, 60_000);
+});
