@@ -11,7 +11,7 @@ async function main() {
   try {
     for (const adapter of [createNodeAdapter({ dir: join(root, 's') }), createMemoryAdapter()]) {
       await adapter.write('cjs', Buffer.from('hello from require()'));
-      console.log(Buffer.from(await adapter.read('cjs')).toString());
+      console.log(Buffer.from((await adapter.read('cjs')).data).toString());
       await adapter.close();
       const error = await adapter.read('cjs').catch((e) => e);
       if (!SessionStoreError.isInstance(error) || error.code !== ErrorCodes.CLOSED) {

@@ -11,7 +11,7 @@ adapters.push(memory);
 
 export async function readOrNull(adapter: FsAdapter, key: string): Promise<Uint8Array | null> {
   try {
-    return await adapter.read(key, { maxBytes: 1024 });
+    return (await adapter.read(key, { maxBytes: 1024 }))?.data ?? null;
   } catch (error) {
     if (hasErrorCode(error, ErrorCodes.TOO_LARGE)) return null;
     throw error;

@@ -8,17 +8,17 @@ const adapter = createNodeAdapter({ dir });
 const key = 'demo';
 
 const stored = await adapter.read(key);
-const session = stored ? JSON.parse(new TextDecoder().decode(stored)) : { visits: 0 };
+const session = stored ? JSON.parse(new TextDecoder().decode(stored.data)) : { visits: 0 };
 session.visits += 1;
 session.lastVisit = new Date().toISOString();
 
 const expiresAt = Date.now() + 60 * 60 * 1000;
 await adapter.write(key, new TextEncoder().encode(JSON.stringify(session)), { expiresAt });
 
-const readBack = JSON.parse(new TextDecoder().decode(await adapter.read(key)));
-const stat = await adapter.stat(key);
+const readBack = await adapter.read(key);
+const { visits } = JSON.parse(new TextDecoder().decode(readBack.data));
 console.log(`sessionfs demo: session "${key}" stored in ${dir}`);
-console.log(`  visits: ${readBack.visits}`);
-console.log(`  expires: ${new Date(stat.expiresAt).toISOString()}`);
+console.log(`  visits: ${visits}`);
+console.log(`  expires: ${new Date(readBack.expiresAt).toISOString()}`);
 console.log('Run it again and the visit counter goes up.');
 await adapter.close();

@@ -22,13 +22,13 @@ describe('createMemoryAdapter', () => {
     const writer = createMemoryAdapter({ volume, dir: '/shared' });
     const reader = createMemoryAdapter({ volume, dir: '/shared' });
     await writer.write('k', new Uint8Array([2]));
-    expect(await reader.read('k')).toEqual(new Uint8Array([2]));
+    expect((await reader.read('k'))?.data).toEqual(new Uint8Array([2]));
   });
 
   it('reads a file changed in the volume behind its back', async () => {
     const adapter = createMemoryAdapter();
     await adapter.write('k', new Uint8Array([1]));
     adapter.volume.writeFileSync('/sessions/k', 'tampered');
-    expect(new TextDecoder().decode((await adapter.read('k')) ?? undefined)).toBe('tampered');
+    expect(new TextDecoder().decode((await adapter.read('k'))?.data)).toBe('tampered');
   });
 });

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { Dir, Dirent } from 'node:fs';
+import type { Dir, Dirent, Stats } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import * as nodeFs from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
@@ -12,6 +13,7 @@ import {
   isValidKey,
   type ReadOptions,
   SessionStoreError,
+  type StoredValue,
   type WriteOptions,
 } from '@sessionfs/core';
 import { retryOnFdPressure } from './fd-pressure.js';
@@ -95,9 +97,9 @@ class DirectoryAdapter implements NodeAdapter {
     this.dirMode = options.dirMode ?? 0o700;
   }
 
-  async read(key: string, options: ReadOptions = {}): Promise<Uint8Array | null> {
+  async read(key: string, options: ReadOptions = {}): Promise<StoredValue | null> {
     const path = this.pathOf(key);
-    let handle: nodeFs.FileHandle;
+    let handle: FileHandle;
     try {
       handle = await retryOnFdPressure(() => this.fs.open(path, 'r'));
     } catch (error) {
@@ -105,17 +107,21 @@ class DirectoryAdapter implements NodeAdapter {
       throw toStoreError(error, 'read', path);
     }
     try {
-      if (options.maxBytes !== undefined) {
-        const { size } = await handle.stat();
-        if (size > options.maxBytes) {
-          throw new SessionStoreError(
-            ErrorCodes.TOO_LARGE,
-            `@sessionfs/adapter-node: ${path} holds ${size} bytes, more than the ${options.maxBytes} allowed`,
-          );
-        }
+      // Metadata from the open handle describes exactly the file being read, even if a
+      // writer renames a new one over the path meanwhile.
+      const stats = await handle.stat();
+      if (options.maxBytes !== undefined && stats.size > options.maxBytes) {
+        throw new SessionStoreError(
+          ErrorCodes.TOO_LARGE,
+          `@sessionfs/adapter-node: ${path} holds ${stats.size} bytes, more than the ${options.maxBytes} allowed`,
+        );
       }
       const data = await handle.readFile();
-      return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+      return {
+        data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+        ...describe(stats),
+        size: data.byteLength,
+      };
     } catch (error) {
       throw toStoreError(error, 'read', path);
     } finally {
@@ -180,13 +186,7 @@ class DirectoryAdapter implements NodeAdapter {
   async stat(key: string): Promise<AdapterStat | null> {
     const path = this.pathOf(key);
     try {
-      const stats = await this.fs.stat(path);
-      const mtimeMs = Math.round(stats.mtimeMs);
-      return {
-        size: stats.size,
-        ...(mtimeMs < NEVER_EXPIRES_MTIME_MS ? { expiresAt: mtimeMs } : {}),
-        version: `${stats.ino}:${stats.ctimeMs}:${stats.size}`,
-      };
+      return describe(await this.fs.stat(path));
     } catch (error) {
       if (errnoCode(error) === 'ENOENT') return null;
       throw toStoreError(error, 'stat', path);
@@ -265,6 +265,18 @@ class DirectoryAdapter implements NodeAdapter {
       await handle.close();
     }
   }
+}
+
+/** What a file's metadata says of the value it holds. */
+function describe(stats: Stats): AdapterStat {
+  const mtimeMs = Math.round(stats.mtimeMs);
+  return {
+    size: stats.size,
+    ...(mtimeMs < NEVER_EXPIRES_MTIME_MS ? { expiresAt: mtimeMs } : {}),
+    // Every write renames a new inode into place; ctime also moves on touch, which only
+    // costs a cache a re-read.
+    version: `${stats.ino}:${stats.ctimeMs}:${stats.size}`,
+  };
 }
 
 function mtimeSecondsFor(expiresAt: number | undefined): number {

@@ -9,7 +9,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createNodeAdapter, NEVER_EXPIRES_MTIME_MS, type NodeFsPromises } from '../src/index.js';
 
 const encode = (text: string) => new TextEncoder().encode(text);
-const decode = (data: Uint8Array | null) => (data ? new TextDecoder().decode(data) : null);
+const decode = (value: { data: Uint8Array } | null) =>
+  value ? new TextDecoder().decode(value.data) : null;
 const fsError = (code: string) => Object.assign(new Error(`${code}: injected`), { code });
 
 async function collect(iterable: AsyncIterable<string>): Promise<string[]> {
@@ -227,7 +228,7 @@ describe('several processes over one directory', () => {
     let torn = 0;
     let reads = 0;
     while (!done) {
-      if (!whole(await adapter.read('shared'))) torn += 1;
+      if (!whole((await adapter.read('shared'))?.data ?? null)) torn += 1;
       reads += 1;
     }
     expect(await finished).toEqual([0, 0]);

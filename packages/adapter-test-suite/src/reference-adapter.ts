@@ -6,6 +6,7 @@ import {
   type FsAdapter,
   type ReadOptions,
   SessionStoreError,
+  type StoredValue,
   type WriteOptions,
 } from '@sessionfs/core';
 
@@ -21,6 +22,14 @@ interface Entry {
   readonly data: Uint8Array;
   expiresAt: number | undefined;
   readonly version: number;
+}
+
+function describe(entry: Entry): AdapterStat {
+  return {
+    size: entry.data.byteLength,
+    ...(entry.expiresAt === undefined ? {} : { expiresAt: entry.expiresAt }),
+    version: String(entry.version),
+  };
 }
 
 /**
@@ -52,7 +61,7 @@ export function createReferenceAdapter(options: ReferenceAdapterOptions = {}): F
   return {
     capabilities: { storesExpiry: true, nativeExpiry },
 
-    async read(key: string, readOptions: ReadOptions = {}) {
+    async read(key: string, readOptions: ReadOptions = {}): Promise<StoredValue | null> {
       const entry = lookup(key);
       if (!entry) return null;
       if (readOptions.maxBytes !== undefined && entry.data.byteLength > readOptions.maxBytes) {
@@ -61,7 +70,7 @@ export function createReferenceAdapter(options: ReferenceAdapterOptions = {}): F
           `@sessionfs/reference-adapter: ${key} is larger than ${readOptions.maxBytes} bytes`,
         );
       }
-      return entry.data.slice();
+      return { data: entry.data.slice(), ...describe(entry) };
     },
 
     async write(key: string, data: Uint8Array, writeOptions: WriteOptions = {}) {
@@ -91,12 +100,7 @@ export function createReferenceAdapter(options: ReferenceAdapterOptions = {}): F
 
     async stat(key: string): Promise<AdapterStat | null> {
       const entry = lookup(key);
-      if (!entry) return null;
-      return {
-        size: entry.data.byteLength,
-        ...(entry.expiresAt === undefined ? {} : { expiresAt: entry.expiresAt }),
-        version: String(entry.version),
-      };
+      return entry ? describe(entry) : null;
     },
 
     async touch(key: string, expiresAt: number) {

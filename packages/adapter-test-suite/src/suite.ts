@@ -4,6 +4,7 @@ import {
   hasErrorCode,
   KEY_ALPHABET,
   MAX_KEY_LENGTH,
+  type ReadOptions,
 } from '@sessionfs/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
@@ -35,6 +36,15 @@ function patterned(size: number, seed: number): Uint8Array {
 /** Whether two byte arrays hold the same bytes (cheaper than `toEqual` on megabytes). */
 function sameBytes(a: Uint8Array | null, b: Uint8Array): boolean {
   return a !== null && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
+}
+
+/** The bytes stored under `key`, or null. */
+async function readData(
+  adapter: FsAdapter,
+  key: string,
+  options?: ReadOptions,
+): Promise<Uint8Array | null> {
+  return (await adapter.read(key, options))?.data ?? null;
 }
 
 async function collect(iterable: AsyncIterable<string>): Promise<string[]> {
@@ -89,8 +99,9 @@ export function runAdapterSuite<A extends FsAdapter>(
       it('round-trips a value as a Uint8Array', async () => {
         await adapter.write('k1', bytes('hello'));
         const value = await adapter.read('k1');
-        expect(value).toBeInstanceOf(Uint8Array);
-        expect(new TextDecoder().decode(value ?? undefined)).toBe('hello');
+        expect(value?.data).toBeInstanceOf(Uint8Array);
+        expect(new TextDecoder().decode(value?.data)).toBe('hello');
+        expect(value?.size).toBe(5);
       });
 
       it('is binary-safe: every byte value, the empty value, and 1 MB', async () => {
@@ -99,38 +110,38 @@ export function runAdapterSuite<A extends FsAdapter>(
         await adapter.write('every-byte', everyByte);
         await adapter.write('empty', new Uint8Array(0));
         await adapter.write('megabyte', megabyte);
-        expect(sameBytes(await adapter.read('every-byte'), everyByte)).toBe(true);
-        const empty = await adapter.read('empty');
+        expect(sameBytes(await readData(adapter, 'every-byte'), everyByte)).toBe(true);
+        const empty = await readData(adapter, 'empty');
         expect(empty).not.toBeNull();
         expect(empty?.byteLength).toBe(0);
-        expect(sameBytes(await adapter.read('megabyte'), megabyte)).toBe(true);
+        expect(sameBytes(await readData(adapter, 'megabyte'), megabyte)).toBe(true);
       });
 
       it('replaces the whole value on overwrite (no tail of a longer previous value)', async () => {
         await adapter.write('k', patterned(4096, 1));
         await adapter.write('k', bytes('short'));
-        expect(sameBytes(await adapter.read('k'), bytes('short'))).toBe(true);
+        expect(sameBytes(await readData(adapter, 'k'), bytes('short'))).toBe(true);
       });
 
       it('keeps the stored value when the caller reuses its buffer after write', async () => {
         const buffer = bytes('original');
         await adapter.write('k', buffer);
         buffer.fill(0);
-        expect(sameBytes(await adapter.read('k'), bytes('original'))).toBe(true);
+        expect(sameBytes(await readData(adapter, 'k'), bytes('original'))).toBe(true);
       });
 
       it('keeps the stored value when the caller mutates what read returned', async () => {
         await adapter.write('k', bytes('original'));
-        const first = await adapter.read('k');
+        const first = await readData(adapter, 'k');
         first?.fill(0);
-        expect(sameBytes(await adapter.read('k'), bytes('original'))).toBe(true);
+        expect(sameBytes(await readData(adapter, 'k'), bytes('original'))).toBe(true);
       });
 
       it('keeps keys apart', async () => {
         await adapter.write('a', bytes('A'));
         await adapter.write('b', bytes('B'));
-        expect(sameBytes(await adapter.read('a'), bytes('A'))).toBe(true);
-        expect(sameBytes(await adapter.read('b'), bytes('B'))).toBe(true);
+        expect(sameBytes(await readData(adapter, 'a'), bytes('A'))).toBe(true);
+        expect(sameBytes(await readData(adapter, 'b'), bytes('B'))).toBe(true);
       });
     });
 
@@ -166,7 +177,7 @@ export function runAdapterSuite<A extends FsAdapter>(
         for (const c of starters) written.set(`${c}`, `start-${c}`);
         for (const [key, value] of written) await adapter.write(key, bytes(value));
         for (const [key, value] of written) {
-          expect(sameBytes(await adapter.read(key), bytes(value)), key).toBe(true);
+          expect(sameBytes(await readData(adapter, key), bytes(value)), key).toBe(true);
         }
         expect((await collect(adapter.list(''))).sort()).toEqual([...written.keys()].sort());
       });
@@ -174,7 +185,7 @@ export function runAdapterSuite<A extends FsAdapter>(
       it(`accepts a key of ${MAX_KEY_LENGTH} characters`, async () => {
         const key = `${'a'.repeat(MAX_KEY_LENGTH - 1)}z`;
         await adapter.write(key, bytes('long'));
-        expect(sameBytes(await adapter.read(key), bytes('long'))).toBe(true);
+        expect(sameBytes(await readData(adapter, key), bytes('long'))).toBe(true);
         expect(await collect(adapter.list(''))).toEqual([key]);
       });
 
@@ -255,7 +266,7 @@ export function runAdapterSuite<A extends FsAdapter>(
         }
         expect(await collect(adapter.list('k'))).toHaveLength(50);
         await adapter.write('after', bytes('v'));
-        expect(sameBytes(await adapter.read('after'), bytes('v'))).toBe(true);
+        expect(sameBytes(await readData(adapter, 'after'), bytes('v'))).toBe(true);
       });
 
       it('never shows temporary or partial entries while writes are under way', async () => {
@@ -293,7 +304,7 @@ export function runAdapterSuite<A extends FsAdapter>(
         let reads = 0;
         let torn = 0;
         while (writing) {
-          const value = await adapter.read('race');
+          const value = await readData(adapter, 'race');
           reads += 1;
           if (!sameBytes(value, first) && !sameBytes(value, second)) torn += 1;
         }
@@ -305,7 +316,7 @@ export function runAdapterSuite<A extends FsAdapter>(
       it('concurrent writers to one key leave exactly one whole value', async () => {
         const values = Array.from({ length: 16 }, (_, i) => patterned(64 * 1024 + i, i));
         await Promise.all(values.map((value) => adapter.write('contended', value)));
-        const stored = await adapter.read('contended');
+        const stored = await readData(adapter, 'contended');
         expect(values.filter((value) => sameBytes(stored, value))).toHaveLength(1);
         expect(await collect(adapter.list(''))).toEqual(['contended']);
       });
@@ -315,7 +326,7 @@ export function runAdapterSuite<A extends FsAdapter>(
       it('rejects with ERR_TOO_LARGE instead of reading past maxBytes', async () => {
         await adapter.write('big', patterned(10_000, 3));
         await expectCode(adapter.read('big', { maxBytes: 9_999 }), ErrorCodes.TOO_LARGE);
-        expect((await adapter.read('big', { maxBytes: 10_000 }))?.byteLength).toBe(10_000);
+        expect((await readData(adapter, 'big', { maxBytes: 10_000 }))?.byteLength).toBe(10_000);
         expect(await adapter.read('absent', { maxBytes: 1 })).toBeNull();
       });
     });
@@ -368,6 +379,15 @@ function describeStat<A extends FsAdapter>(get: () => A, options: AdapterSuiteOp
       await adapter.delete('k');
       expect(await adapter.stat?.('k')).toBeNull();
     });
+
+    it('read reports the same metadata as stat', async () => {
+      const adapter = get();
+      const expiresAt = Date.now() + 120_000;
+      await adapter.write('k', bytes('value'), { expiresAt });
+      const { data, ...metadata } = (await adapter.read('k')) ?? { data: null };
+      expect(data).not.toBeNull();
+      expect(metadata).toEqual(await adapter.stat?.('k'));
+    });
   });
 }
 
@@ -402,7 +422,7 @@ function describeExpiry<A extends FsAdapter>(get: () => A, options: AdapterSuite
         const later = Date.now() + 7_200_456;
         expect(await adapter.touch?.('k', later)).toBe(true);
         expect((await adapter.stat?.('k'))?.expiresAt).toBe(later);
-        expect(sameBytes(await adapter.read('k'), data)).toBe(true);
+        expect(sameBytes(await readData(adapter, 'k'), data)).toBe(true);
       });
 
       it('touch of a missing key resolves false and creates nothing', async () => {
@@ -433,7 +453,7 @@ function describeExpiry<A extends FsAdapter>(get: () => A, options: AdapterSuite
       it('keeps an expired value readable: expiry is the store’s decision', async () => {
         const adapter = get();
         await adapter.write('past', bytes('v'), { expiresAt: Date.now() - 1_000 });
-        expect(sameBytes(await adapter.read('past'), bytes('v'))).toBe(true);
+        expect(sameBytes(await readData(adapter, 'past'), bytes('v'))).toBe(true);
         if (storesExpiry)
           expect((await adapter.stat?.('past'))?.expiresAt).toBeLessThan(Date.now());
       });
@@ -457,7 +477,7 @@ function describeMove<A extends FsAdapter>(get: () => A, options: AdapterSuiteOp
       await adapter.write('to', bytes('replaced'));
       expect(await adapter.move?.('from', 'to')).toBe(true);
       expect(await adapter.read('from')).toBeNull();
-      expect(sameBytes(await adapter.read('to'), bytes('moved'))).toBe(true);
+      expect(sameBytes(await readData(adapter, 'to'), bytes('moved'))).toBe(true);
       if (storesExpiry) expect((await adapter.stat?.('to'))?.expiresAt).toBe(expiresAt);
       expect(await collect(adapter.list(''))).toEqual(['to']);
     });

@@ -27,7 +27,9 @@ export interface FsAdapter {
   readonly capabilities: AdapterCapabilities;
 
   /**
-   * Reads the whole value stored under `key`.
+   * Reads the whole value stored under `key`, with what `stat` would report of it, taken
+   * from the same read (a file adapter gets it from the handle it reads, Redis from the
+   * same pipeline), so that the store learns the expiry without a second round trip.
    *
    * - Resolves `null` when the key does not exist: never an `ENOENT`-style error, never
    *   a retry.
@@ -38,7 +40,7 @@ export interface FsAdapter {
    * - With `options.maxBytes`, rejects with `ERR_TOO_LARGE` instead of reading a value
    *   larger than that, so a huge or hostile file cannot exhaust memory.
    */
-  read(key: string, options?: ReadOptions): Promise<Uint8Array | null>;
+  read(key: string, options?: ReadOptions): Promise<StoredValue | null>;
 
   /**
    * Replaces the whole value under `key` with `data`, atomically: a concurrent or later
@@ -129,6 +131,12 @@ export interface ReadOptions {
 export interface WriteOptions {
   /** Absolute expiry in epoch milliseconds; omitted means the value never expires. */
   expiresAt?: number;
+}
+
+/** What {@link FsAdapter.read} resolves: the bytes and their metadata. */
+export interface StoredValue extends AdapterStat {
+  /** The stored bytes; the caller may keep and modify them. */
+  readonly data: Uint8Array;
 }
 
 /** What {@link FsAdapter.stat} reports of a stored value. */

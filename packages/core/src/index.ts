@@ -3,6 +3,7 @@ export type {
   AdapterStat,
   FsAdapter,
   ReadOptions,
+  StoredValue,
   WriteOptions,
 } from './adapter.js';
 export {
