@@ -35,8 +35,6 @@ export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 export interface SessionStoreErrorOptions {
   /** The error that caused this one, typically the adapter's or the codec's. */
   cause?: unknown;
-  /** The session id concerned, when there is one. */
-  sessionId?: string;
 }
 
 /**
@@ -48,7 +46,6 @@ export interface SessionStoreErrorOptions {
  */
 export class SessionStoreError extends Error {
   readonly code: ErrorCode;
-  readonly sessionId: string | undefined;
   /** Marks instances for {@link SessionStoreError.isInstance}, across package copies. */
   readonly [MARKER] = true;
 
@@ -59,7 +56,6 @@ export class SessionStoreError extends Error {
     );
     this.name = 'SessionStoreError';
     this.code = code;
-    this.sessionId = options.sessionId;
   }
 
   /** True for any `SessionStoreError`, whichever copy of the package created it. */

@@ -6,6 +6,7 @@ export type {
   StoredValue,
   WriteOptions,
 } from './adapter.js';
+export { jsonCodec, type SessionCodec } from './codec.js';
 export {
   type ErrorCode,
   ErrorCodes,
@@ -21,3 +22,13 @@ export {
   KEY_PATTERN,
   MAX_KEY_LENGTH,
 } from './keys.js';
+export type { LogFn, StoreLogger } from './logger.js';
+export { MAX_ID_BYTES, SESSION_PREFIX, sessionIdOf, sessionKey } from './session-id.js';
+export {
+  type CacheOptions,
+  createSessionStore,
+  type ReapResult,
+  type SessionData,
+  type SessionStore,
+  type SessionStoreOptions,
+} from './store.js';

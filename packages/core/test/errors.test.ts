@@ -3,14 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { ErrorCodes, hasErrorCode, SessionStoreError } from '../src/index.js';
 
 describe('SessionStoreError', () => {
-  it('carries a stable code, the cause, the session id and a prefixed message', () => {
+  it('carries a stable code, the cause and a prefixed message', () => {
     const cause = new Error('disk on fire');
-    const error = new SessionStoreError(ErrorCodes.IO, 'cannot write', { cause, sessionId: 'abc' });
+    const error = new SessionStoreError(ErrorCodes.IO, 'cannot write', { cause });
     expect(error).toBeInstanceOf(Error);
     expect(error.name).toBe('SessionStoreError');
     expect(error.code).toBe('ERR_IO');
     expect(error.cause).toBe(cause);
-    expect(error.sessionId).toBe('abc');
     expect(error.message).toBe('@sessionfs: cannot write');
   });
 

@@ -1,0 +1,107 @@
+import { ErrorCodes, SessionStoreError } from './errors.js';
+
+/**
+ * The longest session id, in UTF-8 bytes. Encoded, it still leaves room in a key for the
+ * prefixes the store uses and for an adapter's temp suffix under 255-byte file names.
+ */
+export const MAX_ID_BYTES = 120;
+
+/** Prefix of every session key: `clear()` and listings only ever touch these. */
+export const SESSION_PREFIX = 's.';
+
+/** Prefix of records set aside because they could not be read back. */
+export const CORRUPT_PREFIX = 'corrupt.';
+
+// RFC 4648 base32 in lowercase, without padding: 32 symbols that are all valid key
+// characters, and that no case-insensitive filesystem can confuse with each other.
+const ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567';
+const VALUES = new Map([...ALPHABET].map((symbol, value) => [symbol, value]));
+
+const utf8 = new TextEncoder();
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+function base32(bytes: Uint8Array): string {
+  let out = '';
+  let buffer = 0;
+  let bits = 0;
+  for (const byte of bytes) {
+    buffer = (buffer << 8) | byte;
+    bits += 8;
+    while (bits >= 5) {
+      bits -= 5;
+      out += ALPHABET[(buffer >> bits) & 31];
+    }
+    buffer &= 0xff;
+  }
+  if (bits > 0) out += ALPHABET[(buffer << (5 - bits)) & 31];
+  return out;
+}
+
+/** Decodes canonical base32 only: any other spelling of the same bytes is refused. */
+function unbase32(text: string): Uint8Array | null {
+  const out = new Uint8Array(Math.floor((text.length * 5) / 8));
+  let buffer = 0;
+  let bits = 0;
+  let index = 0;
+  for (const symbol of text) {
+    const value = VALUES.get(symbol);
+    if (value === undefined) return null;
+    buffer = ((buffer << 5) | value) & 0xffff;
+    bits += 5;
+    if (bits >= 8) {
+      bits -= 8;
+      out[index++] = (buffer >> bits) & 0xff;
+    }
+  }
+  // Leftover bits must be zero padding, and no more than a symbol's worth.
+  if (bits >= 5 || (buffer & ((1 << bits) - 1)) !== 0) return null;
+  return out;
+}
+
+/**
+ * The adapter key of a session id: `s.` and the base32 of the id's UTF-8 bytes.
+ *
+ * Any well-formed string of 1 to {@link MAX_ID_BYTES} UTF-8 bytes is accepted, whatever
+ * it holds (`..`, `/`, `\`, NUL, unicode, `CON`): the key only ever contains `[a-z2-7.]`,
+ * so no id can name a path, a hidden file or a reserved device name. The encoding is
+ * one-to-one and lowercase, so two different ids never share a key, also on
+ * case-insensitive filesystems. Anything else is rejected with `ERR_INVALID_ID`.
+ */
+export function sessionKey(id: unknown): string {
+  if (typeof id !== 'string' || id.length === 0) {
+    throw new SessionStoreError(ErrorCodes.INVALID_ID, 'session id must be a non-empty string');
+  }
+  // Three UTF-8 bytes at most per UTF-16 unit: skip encoding huge ids just to reject them.
+  if (id.length > MAX_ID_BYTES) throw tooLong(id);
+  if (!id.isWellFormed()) {
+    // A lone surrogate would be encoded as U+FFFD and collide with other ids.
+    throw new SessionStoreError(ErrorCodes.INVALID_ID, 'session id is not well-formed UTF-16');
+  }
+  const bytes = utf8.encode(id);
+  if (bytes.byteLength > MAX_ID_BYTES) throw tooLong(id);
+  return SESSION_PREFIX + base32(bytes);
+}
+
+/** The session id stored under `key`, or `null` when `key` is not a session key. */
+export function sessionIdOf(key: string): string | null {
+  if (!key.startsWith(SESSION_PREFIX)) return null;
+  const bytes = unbase32(key.slice(SESSION_PREFIX.length));
+  if (bytes === null || bytes.byteLength === 0) return null;
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    return null;
+  }
+}
+
+/** The key a corrupt record under `key` is moved to: unique, and never a session key. */
+export function corruptKey(key: string, now: number): string {
+  return `${CORRUPT_PREFIX}${key.slice(SESSION_PREFIX.length)}.${now.toString(36)}`;
+}
+
+function tooLong(id: string): SessionStoreError {
+  return new SessionStoreError(
+    ErrorCodes.INVALID_ID,
+    `session id is longer than ${MAX_ID_BYTES} UTF-8 bytes (${id.length} characters)`,
+  );
+}

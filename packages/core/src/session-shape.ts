@@ -1,0 +1,67 @@
+/**
+ * What the store needs to know of a session's shape. Sessions from `@fastify/session`
+ * (and express-session) carry a `cookie` with `expires` and `originalMaxAge`; anything
+ * else is opaque data for the codec.
+ */
+
+type Fields = Record<string, unknown>;
+
+export interface PreparedSession {
+  /** What the codec encodes: the session without `cookie.expires`. */
+  readonly body: unknown;
+  /** When the session expires, in epoch ms. */
+  readonly expiresAt: number;
+  /** Whether `cookie.expires` was taken out and must be put back on read. */
+  readonly cookieExpires: boolean;
+}
+
+function isObject(value: unknown): value is Fields {
+  return typeof value === 'object' && value !== null;
+}
+
+/** The cookie as plain fields (`@fastify/session`'s Cookie class has a `toJSON`). */
+function plainCookie(session: unknown): Fields | undefined {
+  if (!isObject(session) || !isObject(session.cookie)) return undefined;
+  const cookie = session.cookie as Fields & { toJSON?: () => unknown };
+  const plain = typeof cookie.toJSON === 'function' ? cookie.toJSON() : cookie;
+  return isObject(plain) ? plain : undefined;
+}
+
+/** Own enumerable string-keyed fields only: symbols hold framework internals, not data. */
+function ownFields(value: Fields): Fields {
+  return Object.fromEntries(Object.entries(value));
+}
+
+/**
+ * Splits a session into the data to encode and its expiry. The expiry comes from
+ * `cookie.expires`, else `cookie.originalMaxAge` from now, else `ttl` from now.
+ *
+ * `cookie.expires` is left out of the encoded data: with `rolling: true` it changes on
+ * every request while nothing else does, and keeping it out lets such a save be a cheap
+ * expiry move instead of a rewrite. It is restored from the stored expiry on read.
+ */
+export function prepareSession(session: unknown, now: number, ttl: number): PreparedSession {
+  const cookie = plainCookie(session);
+  if (cookie && isObject(session)) {
+    const { expires, ...rest } = cookie;
+    if (expires !== null && expires !== undefined) {
+      const expiresAt = new Date(expires as string | number | Date).getTime();
+      if (Number.isFinite(expiresAt)) {
+        return { body: { ...ownFields(session), cookie: rest }, expiresAt, cookieExpires: true };
+      }
+    }
+    const maxAge = cookie.originalMaxAge;
+    if (typeof maxAge === 'number' && Number.isFinite(maxAge) && maxAge > 0) {
+      return { body: session, expiresAt: now + maxAge, cookieExpires: false };
+    }
+  }
+  return { body: session, expiresAt: now + ttl, cookieExpires: false };
+}
+
+/** Puts `cookie.expires` back into a decoded session, as the ISO string JSON gives. */
+export function restoreSession(body: unknown, expiresAt: number, cookieExpires: boolean): unknown {
+  if (cookieExpires && isObject(body) && isObject(body.cookie)) {
+    body.cookie.expires = new Date(expiresAt).toISOString();
+  }
+  return body;
+}

@@ -1,0 +1,623 @@
+import type { AdapterStat, FsAdapter, StoredValue } from './adapter.js';
+import { BoundedLru } from './bounded-lru.js';
+import { jsonCodec, type SessionCodec } from './codec.js';
+import { type ErrorCode, ErrorCodes, hasErrorCode, SessionStoreError } from './errors.js';
+import { type StoreLogger, stderrLogger } from './logger.js';
+import { mapConcurrently } from './map-concurrently.js';
+import { digestOf, encodeRecord, parseRecord, RECORD_OVERHEAD_BYTES } from './record.js';
+import { corruptKey, SESSION_PREFIX, sessionIdOf, sessionKey } from './session-id.js';
+import { prepareSession, restoreSession } from './session-shape.js';
+
+/** The data of a session as the store sees it: any value the codec can encode. */
+export type SessionData = Record<string, unknown>;
+
+/** Options of the optional session cache. */
+export interface CacheOptions {
+  /**
+   * `'shared'` (default): other processes may write the same directory, so every cache
+   * hit is confirmed with one `stat` (no read, no decode of the file). `'exclusive'`:
+   * this process alone owns the directory and the cache is trusted as it is.
+   */
+  mode?: 'shared' | 'exclusive';
+  /** Most sessions kept. Default 10,000. */
+  maxEntries?: number;
+  /** Most encoded bytes kept. Default 16 MiB. */
+  maxBytes?: number;
+}
+
+/** Options of {@link createSessionStore}. */
+export interface SessionStoreOptions {
+  /** Where the bytes go: `@sessionfs/adapter-node`, `@sessionfs/adapter-memory`, … */
+  adapter: FsAdapter;
+  /**
+   * Lifetime in ms of a session whose cookie carries neither `expires` nor
+   * `originalMaxAge`. Default one day.
+   */
+  ttl?: number;
+  /** Encodes sessions to bytes and back. Default JSON. */
+  codec?: SessionCodec;
+  /**
+   * Keep recently used sessions (encoded, so callers always get a fresh copy). Default
+   * `false`: off. Without it the store still remembers a small fingerprint per session
+   * to skip unchanged writes.
+   */
+  cache?: false | CacheOptions;
+  /**
+   * How often, in ms, the background reaper removes expired sessions. Default
+   * 10 minutes; `false` turns it off (call `reap()` yourself).
+   */
+  reapInterval?: number | false;
+  /** Most adapter operations under way at once while listing, reaping or clearing. Default 16. */
+  concurrency?: number;
+  /**
+   * Largest record the store reads, in bytes; a larger one is treated as corrupt and
+   * set aside unread, and a larger session is refused by `set`. Default 1 MiB.
+   */
+  maxRecordBytes?: number;
+  /** Where to report corrupt records, reaper runs and background errors. Default stderr. */
+  logger?: StoreLogger;
+  /** The clock, in epoch ms. Default `Date.now`; tests pass a virtual one. */
+  now?: () => number;
+}
+
+/** What one run of the reaper did. */
+export interface ReapResult {
+  /** Session records looked at. */
+  readonly scanned: number;
+  /** Expired session records removed. */
+  readonly removed: number;
+}
+
+/**
+ * A session store over an `FsAdapter`. Every method returns a promise (or an async
+ * iterable) and never throws synchronously; failures are `SessionStoreError`s.
+ */
+export interface SessionStore<S = SessionData> {
+  /** The adapter the store runs on. */
+  readonly adapter: FsAdapter;
+  /**
+   * The session stored under `id`, as a fresh object the caller may change freely, or
+   * `null` when there is none, it expired, or its record is corrupt (then set aside and
+   * logged). Rejects with `ERR_INVALID_ID` for an id that cannot be stored, and with the
+   * adapter's error when the medium fails: an outage is not turned into "logged out".
+   */
+  get(id: string): Promise<S | null>;
+  /**
+   * Stores `session` under `id`, atomically. Expiry comes from `session.cookie.expires`,
+   * else `cookie.originalMaxAge`, else `ttl`. An unchanged session is not rewritten, and
+   * one whose only change is its expiry becomes an expiry move where the adapter can.
+   * On failure (`ERR_ENCODE_FAILED`, `ERR_TOO_LARGE`, I/O) the stored session is intact.
+   */
+  set(id: string, session: S): Promise<void>;
+  /** Moves the expiry of the stored session `id` to that of `session`; creates nothing. */
+  touch(id: string, session: S): Promise<void>;
+  /** Removes the session `id`. Idempotent. */
+  destroy(id: string): Promise<void>;
+  /** How many unexpired sessions are stored. Streams the listing; O(1) memory. */
+  length(): Promise<number>;
+  /** The ids of unexpired sessions, streamed. */
+  ids(): AsyncIterable<string>;
+  /** The unexpired sessions with their ids, streamed. */
+  entries(): AsyncIterable<[string, S]>;
+  /** Removes every session, and nothing else; resolves how many were removed. */
+  clear(): Promise<number>;
+  /** Removes expired sessions now; the background reaper calls this. */
+  reap(): Promise<ReapResult>;
+  /** Stops the reaper, waits for a running reap, closes the adapter. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** What the store remembers of a session it read or wrote. */
+interface Known {
+  /** Digest of the encoded session, without its expiry. */
+  readonly digest: string;
+  readonly cookieExpires: boolean;
+  expiresAt: number;
+  /** The adapter's version of the record as last seen, if known. */
+  version: string | undefined;
+  /** The encoded session, when the cache is on. */
+  readonly payload: Uint8Array | undefined;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+/** Per-entry cost of a fingerprint, for the byte bound. */
+const KNOWN_ENTRY_BYTES = 160;
+const encoder = new TextEncoder();
+
+/** Creates a session store. Throws `ERR_INVALID_OPTION` for options it cannot work with. */
+export function createSessionStore<S = SessionData>(options: SessionStoreOptions): SessionStore<S> {
+  return new FileBackedSessionStore<S>(options);
+}
+
+function positive(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) {
+    throw new SessionStoreError(
+      ErrorCodes.INVALID_OPTION,
+      `@sessionfs/core: option \`${name}\` must be a positive number, got ${String(value)}`,
+    );
+  }
+  return value;
+}
+
+class FileBackedSessionStore<S> implements SessionStore<S> {
+  readonly adapter: FsAdapter;
+  private readonly ttl: number;
+  private readonly codec: SessionCodec;
+  private readonly concurrency: number;
+  private readonly maxRecordBytes: number;
+  private readonly logger: StoreLogger;
+  private readonly now: () => number;
+  private readonly caching: boolean;
+  private readonly exclusive: boolean;
+  private readonly known: BoundedLru<Known>;
+  private readonly storesExpiry: boolean;
+  private readonly reaper: NodeJS.Timeout | undefined;
+  private reaping: Promise<ReapResult> | undefined;
+  private closing: Promise<void> | undefined;
+
+  constructor(options: SessionStoreOptions) {
+    const adapter = options?.adapter;
+    if (!adapter || typeof adapter.read !== 'function' || typeof adapter.write !== 'function') {
+      throw new SessionStoreError(
+        ErrorCodes.INVALID_OPTION,
+        '@sessionfs/core: option `adapter` must be an FsAdapter',
+      );
+    }
+    this.adapter = adapter;
+    this.ttl = positive('ttl', options.ttl, DAY_MS);
+    this.codec = options.codec ?? jsonCodec;
+    this.concurrency = Math.floor(positive('concurrency', options.concurrency, 16));
+    this.maxRecordBytes = positive('maxRecordBytes', options.maxRecordBytes, 1024 * 1024);
+    this.logger = options.logger ?? stderrLogger;
+    this.now = options.now ?? Date.now;
+    this.storesExpiry =
+      adapter.capabilities.storesExpiry &&
+      typeof adapter.stat === 'function' &&
+      typeof adapter.touch === 'function';
+
+    const cache = options.cache || undefined;
+    this.caching = cache !== undefined;
+    this.exclusive = cache?.mode === 'exclusive';
+    if (cache?.mode !== undefined && cache.mode !== 'shared' && cache.mode !== 'exclusive') {
+      throw new SessionStoreError(
+        ErrorCodes.INVALID_OPTION,
+        "@sessionfs/core: option `cache.mode` must be 'shared' or 'exclusive'",
+      );
+    }
+    this.known = new BoundedLru(
+      Math.floor(positive('cache.maxEntries', cache?.maxEntries, 10_000)),
+      positive('cache.maxBytes', cache?.maxBytes, 16 * 1024 * 1024),
+    );
+
+    const interval = options.reapInterval ?? 10 * 60 * 1000;
+    if (interval !== false) {
+      positive('reapInterval', interval, 0);
+      // Timers overflow past 2^31 - 1 ms (and would then fire at once): cap the period.
+      this.reaper = setInterval(
+        () => {
+          this.reap().catch((error: unknown) => {
+            if (!hasErrorCode(error, ErrorCodes.CLOSED)) {
+              this.logger.error({ err: error }, '@sessionfs/core: background reap failed');
+            }
+          });
+        },
+        Math.min(interval, 2 ** 31 - 1),
+      );
+      // The reaper must never keep a process alive on its own.
+      this.reaper.unref();
+    }
+  }
+
+  async get(id: string): Promise<S | null> {
+    this.assertOpen();
+    const key = sessionKey(id);
+    const now = this.now();
+
+    const known = this.known.get(key);
+    if (known?.payload) {
+      const expiresAt = await this.confirmCached(key, known);
+      if (expiresAt === null) {
+        this.known.delete(key);
+      } else if (expiresAt !== undefined) {
+        if (expiresAt <= now) return this.dropExpired(key, known.version);
+        return this.decode(known.payload, expiresAt, known.cookieExpires) as S;
+      }
+    }
+
+    let value: StoredValue | null;
+    try {
+      value = await this.adapter.read(key, { maxBytes: this.maxRecordBytes });
+    } catch (error) {
+      if (hasErrorCode(error, ErrorCodes.TOO_LARGE)) {
+        await this.setAside(key, id, `record larger than ${this.maxRecordBytes} bytes`);
+        return null;
+      }
+      throw this.failure(error, 'read');
+    }
+    if (value === null) {
+      this.known.delete(key);
+      return null;
+    }
+
+    const record = parseRecord(value.data);
+    if ('corrupt' in record) {
+      await this.setAside(key, id, record.corrupt, value);
+      return null;
+    }
+    // An adapter that keeps expiry holds the latest one: `touch` moves only that.
+    const expiresAt = this.storesExpiry ? (value.expiresAt ?? record.expiresAt) : record.expiresAt;
+    if (expiresAt <= now) return this.dropExpired(key, value.version);
+
+    let session: unknown;
+    try {
+      session = this.decode(record.payload, expiresAt, record.cookieExpires);
+    } catch (error) {
+      await this.setAside(key, id, `codec cannot decode the record: ${String(error)}`, value);
+      return null;
+    }
+    this.remember(key, {
+      digest: record.digest,
+      cookieExpires: record.cookieExpires,
+      expiresAt,
+      version: value.version,
+      payload: this.caching ? record.payload.slice() : undefined,
+    });
+    return session as S;
+  }
+
+  async set(id: string, session: S): Promise<void> {
+    this.assertOpen();
+    const key = sessionKey(id);
+    const prepared = this.prepare(session);
+    const payload = this.encode(prepared.body);
+    if (payload.byteLength + RECORD_OVERHEAD_BYTES > this.maxRecordBytes) {
+      throw new SessionStoreError(
+        ErrorCodes.TOO_LARGE,
+        `@sessionfs/core: session encodes to ${payload.byteLength} bytes, over maxRecordBytes (${this.maxRecordBytes})`,
+      );
+    }
+    const digest = digestOf(payload);
+
+    const known = this.known.get(key);
+    if (
+      known &&
+      known.digest === digest &&
+      known.cookieExpires === prepared.cookieExpires &&
+      (await this.isCurrent(key, known))
+    ) {
+      if (known.expiresAt === prepared.expiresAt) return;
+      if (this.storesExpiry && (await this.moveExpiry(key, prepared.expiresAt, known))) return;
+    }
+
+    const record = encodeRecord({ ...prepared, digest }, payload);
+    try {
+      await this.adapter.write(key, record, { expiresAt: prepared.expiresAt });
+    } catch (error) {
+      this.known.delete(key);
+      throw this.failure(error, 'write');
+    }
+    this.remember(key, {
+      digest,
+      cookieExpires: prepared.cookieExpires,
+      expiresAt: prepared.expiresAt,
+      version: await this.versionAfterWrite(key),
+      payload: this.caching ? payload : undefined,
+    });
+  }
+
+  async touch(id: string, session: S): Promise<void> {
+    this.assertOpen();
+    const key = sessionKey(id);
+    if (!this.storesExpiry) return this.set(id, session);
+    const { expiresAt } = this.prepare(session);
+    const known = this.known.get(key);
+    if (known) {
+      await this.moveExpiry(key, expiresAt, known);
+      return;
+    }
+    try {
+      await this.adapter.touch?.(key, expiresAt);
+    } catch (error) {
+      throw this.failure(error, 'touch');
+    }
+  }
+
+  async destroy(id: string): Promise<void> {
+    this.assertOpen();
+    const key = sessionKey(id);
+    this.known.delete(key);
+    try {
+      await this.adapter.delete(key);
+    } catch (error) {
+      throw this.failure(error, 'delete');
+    }
+  }
+
+  async length(): Promise<number> {
+    let count = 0;
+    for await (const _ of this.ids()) count += 1;
+    return count;
+  }
+
+  async *ids(): AsyncIterable<string> {
+    this.assertOpen();
+    const now = this.now();
+    const live = mapConcurrently(this.listSessionKeys(), this.concurrency, async (key) =>
+      (await this.expiryOf(key)) > now ? sessionIdOf(key) : null,
+    );
+    for await (const id of live) if (id !== null) yield id;
+  }
+
+  async *entries(): AsyncIterable<[string, S]> {
+    this.assertOpen();
+    const sessions = mapConcurrently(this.listSessionKeys(), this.concurrency, async (key) => {
+      const id = sessionIdOf(key);
+      if (id === null) return null;
+      const session = await this.get(id);
+      return session === null ? null : ([id, session] as [string, S]);
+    });
+    for await (const entry of sessions) if (entry !== null) yield entry;
+  }
+
+  async clear(): Promise<number> {
+    this.assertOpen();
+    let removed = 0;
+    const deletions = mapConcurrently(this.listSessionKeys(), this.concurrency, (key) =>
+      this.adapter.delete(key),
+    );
+    try {
+      for await (const _ of deletions) removed += 1;
+    } catch (error) {
+      throw this.failure(error, 'clear');
+    } finally {
+      this.known.clear();
+    }
+    return removed;
+  }
+
+  reap(): Promise<ReapResult> {
+    try {
+      this.assertOpen();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    // One reap at a time: a timer tick during a long reap joins it.
+    this.reaping ??= this.reapExpired().finally(() => {
+      this.reaping = undefined;
+    });
+    return this.reaping;
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      if (this.reaper) clearInterval(this.reaper);
+      await this.reaping?.catch(() => {});
+      this.known.clear();
+      await this.adapter.close?.();
+    })();
+    return this.closing;
+  }
+
+  private async reapExpired(): Promise<ReapResult> {
+    const started = this.now();
+    let scanned = 0;
+    let removed = 0;
+    let failures = 0;
+    // A backend with native expiry frees space itself.
+    if (!this.adapter.capabilities.nativeExpiry) {
+      const outcomes = mapConcurrently(this.listSessionKeys(), this.concurrency, async (key) => {
+        try {
+          if ((await this.expiryOf(key)) > started) return false;
+          await this.adapter.delete(key);
+          this.known.delete(key);
+          return true;
+        } catch (error) {
+          if (failures++ === 0) {
+            this.logger.warn(
+              { err: error, key },
+              '@sessionfs/core: reaper could not check a session',
+            );
+          }
+          return false;
+        }
+      });
+      try {
+        for await (const wasRemoved of outcomes) {
+          scanned += 1;
+          if (wasRemoved) removed += 1;
+          // Stop early on close rather than keep the adapter busy.
+          if (this.closing) break;
+        }
+      } catch (error) {
+        throw this.failure(error, 'list');
+      }
+    }
+    this.logger.info?.(
+      { scanned, removed, failures, ms: this.now() - started },
+      '@sessionfs/core: reaped expired sessions',
+    );
+    return { scanned, removed };
+  }
+
+  /** The expiry of the record under `key`; 0 when gone, so callers treat it as expired. */
+  private async expiryOf(key: string): Promise<number> {
+    if (this.adapter.capabilities.nativeExpiry) return Number.POSITIVE_INFINITY;
+    if (this.storesExpiry) {
+      const stat = (await this.adapter.stat?.(key)) ?? null;
+      if (stat === null) return 0;
+      return stat.expiresAt ?? Number.POSITIVE_INFINITY;
+    }
+    const value = await this.adapter.read(key, { maxBytes: this.maxRecordBytes }).catch((error) => {
+      if (hasErrorCode(error, ErrorCodes.TOO_LARGE)) return null;
+      throw error;
+    });
+    if (value === null) return 0;
+    const record = parseRecord(value.data);
+    // Corrupt records are for `get` to set aside, not for the reaper to delete.
+    return 'corrupt' in record ? Number.POSITIVE_INFINITY : record.expiresAt;
+  }
+
+  private listSessionKeys(): AsyncIterable<string> {
+    return this.adapter.list(SESSION_PREFIX);
+  }
+
+  /**
+   * Whether a cached session is still what the adapter holds. Resolves its current
+   * expiry when it is, `undefined` when it must be read again, `null` when it is gone.
+   */
+  private async confirmCached(key: string, known: Known): Promise<number | null | undefined> {
+    if (this.exclusive) return known.expiresAt;
+    if (!this.adapter.stat || known.version === undefined) return undefined;
+    let stat: AdapterStat | null;
+    try {
+      stat = await this.adapter.stat(key);
+    } catch (error) {
+      throw this.failure(error, 'read');
+    }
+    if (stat === null) return null;
+    if (stat.version !== known.version) return undefined;
+    return this.storesExpiry ? (stat.expiresAt ?? known.expiresAt) : known.expiresAt;
+  }
+
+  /** Whether what the store remembers of `key` still describes the stored record. */
+  private async isCurrent(key: string, known: Known): Promise<boolean> {
+    if (this.exclusive) return true;
+    if (known.version === undefined || !this.adapter.stat) return false;
+    try {
+      return (await this.adapter.stat(key))?.version === known.version;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * The version of the record this store just wrote, so that the next unchanged `set`
+   * can be skipped with a stat. Only needed when other processes may write too.
+   */
+  private async versionAfterWrite(key: string): Promise<string | undefined> {
+    if (this.exclusive || !this.adapter.stat) return undefined;
+    return (await this.adapter.stat(key).catch(() => null))?.version;
+  }
+
+  /** Moves the stored expiry without a rewrite; false when the record is gone. */
+  private async moveExpiry(key: string, expiresAt: number, known: Known): Promise<boolean> {
+    let moved: boolean;
+    try {
+      moved = (await this.adapter.touch?.(key, expiresAt)) ?? false;
+    } catch (error) {
+      throw this.failure(error, 'touch');
+    }
+    if (!moved) {
+      this.known.delete(key);
+      return false;
+    }
+    known.expiresAt = expiresAt;
+    // A touch may change the adapter's version: learn the new one.
+    if (!this.exclusive) known.version = await this.versionAfterWrite(key);
+    return true;
+  }
+
+  /** Removes an expired record, unless another process renewed it since it was read. */
+  private async dropExpired(key: string, version: string | undefined): Promise<null> {
+    this.known.delete(key);
+    try {
+      if (this.adapter.stat && version !== undefined) {
+        const stat = await this.adapter.stat(key);
+        if (stat === null || stat.version !== version) return null;
+      }
+      await this.adapter.delete(key);
+    } catch (error) {
+      this.logger.warn({ err: error, key }, '@sessionfs/core: could not remove an expired session');
+    }
+    return null;
+  }
+
+  /**
+   * Moves an unreadable record out of the session namespace, for inspection, and logs it
+   * once: once moved, the id reads as missing and is not reported again.
+   */
+  private async setAside(
+    key: string,
+    id: string,
+    reason: string,
+    value?: StoredValue,
+  ): Promise<void> {
+    this.known.delete(key);
+    const aside = corruptKey(key, this.now());
+    try {
+      if (this.adapter.move) {
+        if (value?.version !== undefined && this.adapter.stat) {
+          // Rewritten by another process since it was read: not ours to move.
+          if ((await this.adapter.stat(key))?.version !== value.version) return;
+        }
+        if (!(await this.adapter.move(key, aside))) return;
+      } else if (value) {
+        await this.adapter.write(aside, value.data);
+        await this.adapter.delete(key);
+      } else {
+        this.logger.warn(
+          { sessionId: id, key, reason },
+          '@sessionfs/core: unreadable session record left in place (adapter cannot move it); the session reads as missing',
+        );
+        return;
+      }
+      this.logger.warn(
+        { sessionId: id, key, setAsideAs: aside, reason },
+        '@sessionfs/core: unreadable session record set aside; the session reads as missing',
+      );
+    } catch (error) {
+      this.logger.error(
+        { err: error, sessionId: id, key, reason },
+        '@sessionfs/core: could not set an unreadable session record aside',
+      );
+    }
+  }
+
+  private prepare(session: S) {
+    try {
+      return prepareSession(session, this.now(), this.ttl);
+    } catch (error) {
+      throw new SessionStoreError(
+        ErrorCodes.ENCODE_FAILED,
+        '@sessionfs/core: cannot read the session cookie',
+        { cause: error },
+      );
+    }
+  }
+
+  private encode(body: unknown): Uint8Array {
+    try {
+      const encoded = this.codec.encode(body);
+      return typeof encoded === 'string' ? encoder.encode(encoded) : encoded;
+    } catch (error) {
+      throw new SessionStoreError(
+        ErrorCodes.ENCODE_FAILED,
+        `@sessionfs/core: cannot encode the session: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      );
+    }
+  }
+
+  private decode(payload: Uint8Array, expiresAt: number, cookieExpires: boolean): unknown {
+    return restoreSession(this.codec.decode(payload), expiresAt, cookieExpires);
+  }
+
+  private remember(key: string, known: Known): void {
+    this.known.set(key, known, KNOWN_ENTRY_BYTES + (known.payload?.byteLength ?? 0));
+  }
+
+  private assertOpen(): void {
+    if (this.closing) {
+      throw new SessionStoreError(ErrorCodes.CLOSED, '@sessionfs/core: the store is closed');
+    }
+  }
+
+  /** The store's error for an adapter failure, keeping the adapter's code and error. */
+  private failure(error: unknown, action: string): SessionStoreError {
+    const code: ErrorCode = SessionStoreError.isInstance(error) ? error.code : ErrorCodes.IO;
+    return new SessionStoreError(code, `@sessionfs/core: cannot ${action} the session`, {
+      cause: error,
+    });
+  }
+}
