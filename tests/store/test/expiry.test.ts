@@ -1,0 +1,162 @@
+import { execFile } from 'node:child_process';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { promisify } from 'node:util';
+import { createMemoryAdapter } from '@sessionfs/adapter-memory';
+import { sessionKey } from '@sessionfs/core';
+import { describe, expect, it } from 'vitest';
+import {
+  adapters,
+  collect,
+  fastifySession,
+  HOUR,
+  instrument,
+  openStore,
+  virtualClock,
+} from './helpers.js';
+
+const run = promisify(execFile);
+
+describe.each(adapters)('expiry over the %s adapter', (_, createAdapter) => {
+  it('takes the expiry from cookie.expires and never returns the session past it', async () => {
+    const clock = virtualClock();
+    const adapter = await createAdapter();
+    const store = openStore({ adapter, now: clock.now });
+    const session = fastifySession(clock.now(), { views: 3 }, 30_000);
+    await store.set('visitor', session);
+    expect((await adapter.stat?.(sessionKey('visitor')))?.expiresAt).toBe(clock.now() + 30_000);
+    clock.advance(29_999);
+    expect(await store.get('visitor')).toEqual(session);
+    clock.advance(1);
+    expect(await store.get('visitor')).toBeNull();
+    // The expired record is removed when found, before any reaper runs.
+    expect(await adapter.read(sessionKey('visitor'))).toBeNull();
+  });
+
+  it('accepts cookie.expires as a Date, as @fastify/session holds it before JSON', async () => {
+    const clock = virtualClock();
+    const store = openStore({ adapter: await createAdapter(), now: clock.now });
+    const expires = new Date(clock.now() + 5_000);
+    await store.set('d', { cookie: { expires, originalMaxAge: 5_000 }, n: 1 });
+    expect(await store.get('d')).toEqual({
+      cookie: { expires: expires.toISOString(), originalMaxAge: 5_000 },
+      n: 1,
+    });
+    clock.advance(5_000);
+    expect(await store.get('d')).toBeNull();
+  });
+
+  it('falls back to originalMaxAge, then to ttl', async () => {
+    const clock = virtualClock();
+    const store = openStore({ adapter: await createAdapter(), now: clock.now, ttl: 10_000 });
+    await store.set('max-age', { cookie: { originalMaxAge: 2_000, expires: null } });
+    await store.set('browser-session', { cookie: { originalMaxAge: null, expires: null } });
+    await store.set('no-cookie', { plain: true });
+    clock.advance(2_000);
+    expect(await store.get('max-age')).toBeNull();
+    expect(await store.get('browser-session')).not.toBeNull();
+    expect(await store.get('no-cookie')).toEqual({ plain: true });
+    clock.advance(8_000);
+    expect(await store.get('browser-session')).toBeNull();
+    expect(await store.get('no-cookie')).toBeNull();
+  });
+
+  it('touch moves the expiry, and get reports the moved cookie.expires', async () => {
+    const clock = virtualClock();
+    const store = openStore({ adapter: await createAdapter(), now: clock.now });
+    await store.set('t', fastifySession(clock.now(), { views: 1 }, 10_000));
+    clock.advance(9_000);
+    const renewed = fastifySession(clock.now(), { views: 1 }, 10_000);
+    await store.touch('t', renewed);
+    clock.advance(9_000);
+    expect(await store.get('t')).toEqual(renewed);
+    clock.advance(1_000);
+    expect(await store.get('t')).toBeNull();
+  });
+
+  it('touch of a missing session creates nothing', async () => {
+    const clock = virtualClock();
+    const store = openStore({ adapter: await createAdapter(), now: clock.now });
+    await store.touch('ghost', fastifySession(clock.now()));
+    expect(await store.get('ghost')).toBeNull();
+    expect(await store.length()).toBe(0);
+  });
+
+  it('reap removes exactly the expired sessions and leaves other files alone', async () => {
+    const clock = virtualClock();
+    const adapter = await createAdapter();
+    const store = openStore({ adapter, now: clock.now });
+    for (let i = 0; i < 40; i += 1) {
+      await store.set(`s${i}`, fastifySession(clock.now(), { i }, i < 25 ? 1_000 : HOUR));
+    }
+    await adapter.write('foreign.file', new Uint8Array([1]), { expiresAt: clock.now() - 1 });
+    clock.advance(1_000);
+    expect(await store.reap()).toEqual({ scanned: 40, removed: 25 });
+    expect(await store.length()).toBe(15);
+    expect(await store.get('s30')).toEqual(fastifySession(clock.now() - 1_000, { i: 30 }, HOUR));
+    expect(await adapter.read('foreign.file')).not.toBeNull();
+  });
+});
+
+describe('the reaper', () => {
+  it('runs on its own timer and stops on close', async () => {
+    const clock = virtualClock();
+    const spy = instrument(createMemoryAdapter());
+    const store = openStore({ adapter: spy.adapter, now: clock.now, reapInterval: 30 });
+    await store.set('old', fastifySession(clock.now(), {}, 1_000));
+    clock.advance(1_000);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(await spy.inner.read(sessionKey('old'))).toBeNull();
+    const listings = spy.calls.list;
+    expect(listings).toBeGreaterThan(0);
+    await store.close();
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(spy.calls.list).toBe(listings);
+  });
+
+  it('does not keep the process alive', async () => {
+    const script = `
+      import { createSessionStore } from '@sessionfs/core';
+      import { createMemoryAdapter } from '@sessionfs/adapter-memory';
+      createSessionStore({ adapter: createMemoryAdapter(), reapInterval: 60_000 });
+      console.log('started');
+    `;
+    const started = Date.now();
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: new URL('..', import.meta.url),
+      timeout: 20_000,
+    });
+    expect(stdout.trim()).toBe('started');
+    expect(Date.now() - started).toBeLessThan(15_000);
+  });
+
+  it('keeps adapter operations within the concurrency bound and the event loop responsive', async () => {
+    const clock = virtualClock();
+    const spy = instrument(createMemoryAdapter());
+    const store = openStore({ adapter: spy.adapter, now: clock.now, concurrency: 4 });
+    for (let i = 0; i < 3_000; i += 1)
+      await store.set(`s${i}`, fastifySession(clock.now(), {}, 1_000));
+    clock.advance(1_000);
+    spy.reset();
+    const delay = monitorEventLoopDelay({ resolution: 10 });
+    delay.enable();
+    const result = await store.reap();
+    delay.disable();
+    expect(result).toEqual({ scanned: 3_000, removed: 3_000 });
+    expect(spy.maxRunning).toBeLessThanOrEqual(4);
+    expect(spy.calls.stat).toBe(3_000);
+    // Generous: a reaper that ran synchronously through 3,000 sessions would block far longer.
+    expect(delay.max / 1e6).toBeLessThan(250);
+    expect(await collect(store.ids())).toEqual([]);
+  });
+
+  it('logs what it removed', async () => {
+    const clock = virtualClock();
+    const logger = { info: (fields: object) => entries.push(fields), warn() {}, error() {} };
+    const entries: object[] = [];
+    const store = openStore({ adapter: createMemoryAdapter(), now: clock.now, logger });
+    await store.set('a', fastifySession(clock.now(), {}, 10));
+    clock.advance(10);
+    await store.reap();
+    expect(entries).toEqual([expect.objectContaining({ scanned: 1, removed: 1 })]);
+  });
+});

@@ -1,0 +1,175 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createMemoryAdapter } from '@sessionfs/adapter-memory';
+import {
+  createNodeAdapter,
+  type NodeAdapter,
+  type NodeAdapterOptions,
+} from '@sessionfs/adapter-node';
+import {
+  createSessionStore,
+  type FsAdapter,
+  type SessionStore,
+  type SessionStoreOptions,
+  type StoreLogger,
+} from '@sessionfs/core';
+import { afterEach, vi } from 'vitest';
+
+export const HOUR = 60 * 60 * 1000;
+
+/** A clock the test moves by hand, so expiry needs no waiting. */
+export function virtualClock(start = Date.UTC(2030, 0, 1)) {
+  let time = start;
+  return {
+    now: () => time,
+    advance: (ms: number) => {
+      time += ms;
+    },
+  };
+}
+
+/** A session shaped as `@fastify/session` hands it to a store. */
+export function fastifySession(now: number, data: Record<string, unknown> = {}, maxAge = HOUR) {
+  return {
+    cookie: {
+      originalMaxAge: maxAge,
+      expires: new Date(now + maxAge).toISOString(),
+      path: '/',
+      httpOnly: true,
+    },
+    ...data,
+  };
+}
+
+export function spyLogger() {
+  return { debug: vi.fn(), info: vi.fn(), warn: vi.fn(), error: vi.fn() } satisfies StoreLogger;
+}
+
+type Method = 'read' | 'write' | 'delete' | 'list' | 'stat' | 'touch' | 'move';
+
+/**
+ * Wraps an adapter to count calls, track how many run at once, and make a chosen
+ * method fail, as a real medium would.
+ */
+export function instrument<A extends FsAdapter>(inner: A) {
+  const calls: Record<Method, number> = {
+    read: 0,
+    write: 0,
+    delete: 0,
+    list: 0,
+    stat: 0,
+    touch: 0,
+    move: 0,
+  };
+  const failures = new Map<Method, unknown>();
+  let running = 0;
+  let maxRunning = 0;
+
+  async function call<T>(method: Method, operation: () => Promise<T>): Promise<T> {
+    calls[method] += 1;
+    const failure = failures.get(method);
+    if (failure !== undefined) throw failure;
+    running += 1;
+    maxRunning = Math.max(maxRunning, running);
+    try {
+      return await operation();
+    } finally {
+      running -= 1;
+    }
+  }
+
+  const adapter: FsAdapter = {
+    capabilities: inner.capabilities,
+    read: (key, options) => call('read', () => inner.read(key, options)),
+    write: (key, data, options) => call('write', () => inner.write(key, data, options)),
+    delete: (key) => call('delete', () => inner.delete(key)),
+    async *list(prefix) {
+      calls.list += 1;
+      const failure = failures.get('list');
+      if (failure !== undefined) throw failure;
+      yield* inner.list(prefix);
+    },
+    ...(inner.stat && {
+      stat: (key: string) => call('stat', async () => (await inner.stat?.(key)) ?? null),
+    }),
+    ...(inner.touch && {
+      touch: (key: string, expiresAt: number) =>
+        call('touch', async () => (await inner.touch?.(key, expiresAt)) ?? false),
+    }),
+    ...(inner.move && {
+      move: (from: string, to: string) =>
+        call('move', async () => (await inner.move?.(from, to)) ?? false),
+    }),
+    close: () => inner.close?.() ?? Promise.resolve(),
+  };
+
+  return {
+    adapter,
+    inner,
+    calls,
+    get maxRunning() {
+      return maxRunning;
+    },
+    fail(method: Method, error: unknown) {
+      failures.set(method, error);
+    },
+    heal() {
+      failures.clear();
+    },
+    reset() {
+      for (const method of Object.keys(calls) as Method[]) calls[method] = 0;
+    },
+  };
+}
+
+const opened: SessionStore<Record<string, unknown>>[] = [];
+const dirs: string[] = [];
+
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((store) => store.close()));
+  await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+/** A store that the test file closes after each test; no reaper unless asked. */
+export function openStore(options: SessionStoreOptions) {
+  const store = createSessionStore<Record<string, unknown>>({
+    reapInterval: false,
+    logger: spyLogger(),
+    ...options,
+  });
+  opened.push(store);
+  return store;
+}
+
+/** A fresh temp directory, removed after the test; the session dir is `<root>/sessions`. */
+export async function tempRoot(): Promise<string> {
+  const root = await mkdtemp(join(tmpdir(), 'sessionfs-store-'));
+  dirs.push(root);
+  return root;
+}
+
+export async function nodeAdapter(options: Partial<NodeAdapterOptions> = {}): Promise<NodeAdapter> {
+  return createNodeAdapter({ dir: join(await tempRoot(), 'sessions'), ...options });
+}
+
+/** The adapters every behaviour runs on: memory for speed, node for the disk. */
+export const adapters: [string, () => Promise<FsAdapter>][] = [
+  ['memory', async () => createMemoryAdapter()],
+  ['node', () => nodeAdapter()],
+];
+
+export async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of iterable) out.push(item);
+  return out;
+}
+
+export async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => {
+      throw new Error('expected the promise to reject');
+    },
+    (error: unknown) => error,
+  );
+}

@@ -1,0 +1,156 @@
+import { createMemoryAdapter } from '@sessionfs/adapter-memory';
+import { ErrorCodes, hasErrorCode, SessionStoreError, sessionKey } from '@sessionfs/core';
+import { describe, expect, it } from 'vitest';
+import {
+  adapters,
+  fastifySession,
+  instrument,
+  nodeAdapter,
+  openStore,
+  rejection,
+  virtualClock,
+} from './helpers.js';
+
+const cyclic = () => {
+  const session: Record<string, unknown> = { name: 'loop' };
+  session.self = session;
+  return session;
+};
+
+describe.each(adapters)('failed writes over the %s adapter', (_, createAdapter) => {
+  it.each([
+    ['a BigInt', () => ({ big: 10n })],
+    ['a cycle', cyclic],
+    ['undefined', () => undefined as unknown as Record<string, unknown>],
+  ])(
+    'rejects a session holding %s with ERR_ENCODE_FAILED and keeps the previous one',
+    async (_, bad) => {
+      const store = openStore({ adapter: await createAdapter() });
+      await store.set('id', { good: true });
+      const error = await rejection(store.set('id', bad()));
+      expect(hasErrorCode(error, ErrorCodes.ENCODE_FAILED)).toBe(true);
+      expect((error as Error).cause).toBeInstanceOf(Error);
+      expect(await store.get('id')).toEqual({ good: true });
+    },
+  );
+
+  it('rejects a session over maxRecordBytes with ERR_TOO_LARGE and keeps the previous one', async () => {
+    const store = openStore({ adapter: await createAdapter(), maxRecordBytes: 4_096 });
+    await store.set('id', { small: true });
+    const error = await rejection(store.set('id', { blob: 'x'.repeat(5_000) }));
+    expect(hasErrorCode(error, ErrorCodes.TOO_LARGE)).toBe(true);
+    expect(await store.get('id')).toEqual({ small: true });
+  });
+
+  it('surfaces an I/O failure as a typed error with the adapter error as cause, previous intact', async () => {
+    const spy = instrument(await createAdapter());
+    const store = openStore({ adapter: spy.adapter });
+    await store.set('id', { version: 1 });
+    const full = new SessionStoreError(ErrorCodes.NO_SPACE, '@sessionfs/test: disk full');
+    spy.fail('write', full);
+    const error = await rejection(store.set('id', { version: 2 }));
+    expect(hasErrorCode(error, ErrorCodes.NO_SPACE)).toBe(true);
+    expect((error as Error).cause).toBe(full);
+    spy.fail('write', new Error('plain failure from a third-party adapter'));
+    expect(hasErrorCode(await rejection(store.set('id', { version: 3 })), ErrorCodes.IO)).toBe(
+      true,
+    );
+    spy.heal();
+    expect(await store.get('id')).toEqual({ version: 1 });
+    await store.set('id', { version: 4 });
+    expect(await store.get('id')).toEqual({ version: 4 });
+  });
+});
+
+describe('a full disk on the node adapter', () => {
+  it('leaves the previous session readable and no stray file', async () => {
+    const { readdir } = await import('node:fs/promises');
+    const fs = await import('node:fs/promises');
+    const adapter = await nodeAdapter();
+    const store = openStore({ adapter });
+    await store.set('id', { version: 1 });
+    const failing = await nodeAdapter({
+      dir: adapter.dir,
+      fs: {
+        ...fs,
+        rename: async () => {
+          throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+        },
+      },
+    });
+    const failingStore = openStore({ adapter: failing });
+    const error = await rejection(failingStore.set('id', { version: 2 }));
+    expect(hasErrorCode(error, ErrorCodes.NO_SPACE)).toBe(true);
+    expect(await readdir(adapter.dir)).toEqual([sessionKey('id')]);
+    expect(await store.get('id')).toEqual({ version: 1 });
+  });
+});
+
+describe.each(adapters)('unchanged writes over the %s adapter', (_, createAdapter) => {
+  it('does not rewrite a session whose content did not change, judged by content', async () => {
+    const spy = instrument(await createAdapter());
+    const store = openStore({ adapter: spy.adapter });
+    const clock = virtualClock();
+    const session = fastifySession(clock.now(), { views: 1, user: { name: 'ada' } });
+    await store.set('id', session);
+    await store.set('id', session);
+    await store.set('id', structuredClone(session));
+    expect(spy.calls.write).toBe(1);
+    await store.set('id', { ...session, views: 2 });
+    expect(spy.calls.write).toBe(2);
+  });
+
+  it('turns a rolling save that only moves cookie.expires into a touch, not a rewrite', async () => {
+    const clock = virtualClock();
+    const spy = instrument(await createAdapter());
+    const store = openStore({ adapter: spy.adapter, now: clock.now });
+    await store.set('id', fastifySession(clock.now(), { views: 1 }));
+    for (let request = 0; request < 5; request += 1) {
+      clock.advance(1_000);
+      // What @fastify/session does on each request with rolling: true.
+      const session = await store.get('id');
+      const renewed = { ...session, cookie: fastifySession(clock.now()).cookie };
+      await store.set('id', renewed);
+    }
+    expect(spy.calls.write).toBe(1);
+    expect(spy.calls.touch).toBe(5);
+    clock.advance(HOUR_MINUS_ONE);
+    expect(await store.get('id')).toEqual(
+      fastifySession(clock.now() - HOUR_MINUS_ONE, { views: 1 }),
+    );
+  });
+
+  it('does rewrite when another store changed the record meanwhile', async () => {
+    const adapter = await createAdapter();
+    const spy = instrument(adapter);
+    const mine = openStore({ adapter: spy.adapter });
+    const theirs = openStore({ adapter });
+    await mine.set('id', { owner: 'mine' });
+    expect(await mine.get('id')).toEqual({ owner: 'mine' });
+    await theirs.set('id', { owner: 'theirs' });
+    await mine.set('id', { owner: 'mine' });
+    expect(await theirs.get('id')).toEqual({ owner: 'mine' });
+  });
+});
+
+const HOUR_MINUS_ONE = 60 * 60 * 1000 - 1;
+
+describe('nothing throws synchronously', () => {
+  it('for any method, whatever the input', async () => {
+    const store = openStore({ adapter: createMemoryAdapter() });
+    const calls: (() => Promise<unknown>)[] = [
+      () => store.get(Symbol('id') as unknown as string),
+      () => store.set('id', cyclic()),
+      () => store.set('id', { big: 1n }),
+      () => store.touch('', {}),
+      () => store.destroy({} as unknown as string),
+    ];
+    for (const call of calls) {
+      let promise: Promise<unknown> | undefined;
+      expect(() => {
+        promise = call();
+      }).not.toThrow();
+      expect(SessionStoreError.isInstance(await rejection(promise as Promise<unknown>))).toBe(true);
+    }
+  });
+});
