@@ -347,21 +347,35 @@ export function runAdapterSuite<A extends FsAdapter>(
   });
 }
 
+/** What an adapter supports, as the optional groups need to know it. */
+interface Support {
+  readonly storesExpiry: boolean;
+  readonly nativeExpiry: boolean;
+  readonly stat: boolean;
+  readonly move: boolean;
+  readonly close: boolean;
+}
+
 /**
  * Optional groups are decided by building one adapter up front: vitest collects tests
- * synchronously, before any `beforeEach` ran, so the capabilities must be known then.
+ * before any `beforeEach` runs, so the capabilities must be known then.
  */
-function probe<A extends FsAdapter>(options: AdapterSuiteOptions<A>): Promise<A> {
-  return Promise.resolve(options.create());
+async function inspect<A extends FsAdapter>(options: AdapterSuiteOptions<A>): Promise<Support> {
+  const sample = await options.create();
+  const support = {
+    ...sample.capabilities,
+    stat: typeof sample.stat === 'function',
+    move: typeof sample.move === 'function',
+    close: typeof sample.close === 'function',
+  };
+  await sample.close?.();
+  await options.destroy?.(sample);
+  return support;
 }
 
 function describeStat<A extends FsAdapter>(get: () => A, options: AdapterSuiteOptions<A>): void {
   describe('stat', async () => {
-    const sample = await probe(options);
-    const supported = typeof sample.stat === 'function';
-    await sample.close?.();
-    await options.destroy?.(sample);
-    if (!supported) return;
+    if (!(await inspect(options)).stat) return;
 
     it('reports a missing key as null', async () => {
       expect(await get().stat?.('missing')).toBeNull();
@@ -393,10 +407,7 @@ function describeStat<A extends FsAdapter>(get: () => A, options: AdapterSuiteOp
 
 function describeExpiry<A extends FsAdapter>(get: () => A, options: AdapterSuiteOptions<A>): void {
   describe('expiry', async () => {
-    const sample = await probe(options);
-    const { storesExpiry, nativeExpiry } = sample.capabilities;
-    await sample.close?.();
-    await options.destroy?.(sample);
+    const { storesExpiry, nativeExpiry } = await inspect(options);
 
     if (storesExpiry) {
       it('keeps expiresAt to the millisecond, and none when none was given', async () => {
@@ -463,12 +474,8 @@ function describeExpiry<A extends FsAdapter>(get: () => A, options: AdapterSuite
 
 function describeMove<A extends FsAdapter>(get: () => A, options: AdapterSuiteOptions<A>): void {
   describe('move', async () => {
-    const sample = await probe(options);
-    const supported = typeof sample.move === 'function';
-    const storesExpiry = sample.capabilities.storesExpiry;
-    await sample.close?.();
-    await options.destroy?.(sample);
-    if (!supported) return;
+    const { move, storesExpiry } = await inspect(options);
+    if (!move) return;
 
     it('moves a value, replacing the target, and carries its expiry', async () => {
       const adapter = get();
@@ -492,11 +499,7 @@ function describeMove<A extends FsAdapter>(get: () => A, options: AdapterSuiteOp
 
 function describeClose<A extends FsAdapter>(get: () => A, options: AdapterSuiteOptions<A>): void {
   describe('close', async () => {
-    const sample = await probe(options);
-    const supported = typeof sample.close === 'function';
-    await sample.close?.();
-    await options.destroy?.(sample);
-    if (!supported) return;
+    if (!(await inspect(options)).close) return;
 
     it('rejects every operation with ERR_CLOSED after close, and closes twice', async () => {
       const adapter = get();
