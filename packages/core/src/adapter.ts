@@ -68,8 +68,9 @@ export interface FsAdapter {
    * order, as a stream: an implementation pages or reads a directory incrementally and
    * never materialises the whole listing, so it stays cheap for millions of keys.
    *
-   * - Yields each existing key at most once per listing, and only keys that a `write`
-   *   created: never temp files, partial writes or foreign entries that are not keys.
+   * - Yields each existing key once per listing, and only keys that a `write` created:
+   *   never temp files, partial writes or foreign entries that are not keys. (A cursor
+   *   over a backend that resizes meanwhile, such as Redis `SCAN`, may repeat a key.)
    * - Keys written or deleted while the listing runs may or may not appear.
    * - Breaking out of the loop early releases whatever the listing holds (a directory
    *   handle, a cursor).

@@ -1,0 +1,5 @@
+export {
+  createRedisAdapter,
+  type RedisAdapter,
+  type RedisAdapterOptions,
+} from './redis-adapter.js';

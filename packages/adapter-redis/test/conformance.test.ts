@@ -1,0 +1,12 @@
+import { randomUUID } from 'node:crypto';
+import { runAdapterSuite } from '@sessionfs/adapter-test-suite';
+import { afterAll } from 'vitest';
+import { createRedisAdapter } from '../src/index.js';
+import { RedisServer } from './redis-servers.js';
+
+const server = await RedisServer.start();
+afterAll(() => server.destroy());
+
+runAdapterSuite('redis', {
+  create: () => createRedisAdapter({ url: server.url, prefix: `t-${randomUUID()}:` }),
+});
