@@ -36,14 +36,16 @@ function ownFields(value: Fields): Fields {
  * Splits a session into the data to encode and its expiry. The expiry comes from
  * `cookie.expires`, else `cookie.originalMaxAge` from now, else `ttl` from now.
  *
- * `cookie.expires` is left out of the encoded data: with `rolling: true` it changes on
- * every request while nothing else does, and keeping it out lets such a save be a cheap
+ * `cookie.expires` (and `cookie.originalExpires`, derived from it) are left out of the
+ * encoded data: with `rolling: true` they change on every request while nothing else does, and keeping it out lets such a save be a cheap
  * expiry move instead of a rewrite. It is restored from the stored expiry on read.
  */
 export function prepareSession(session: unknown, now: number, ttl: number): PreparedSession {
   const cookie = plainCookie(session);
   if (cookie && isObject(session)) {
-    const { expires, ...rest } = cookie;
+    // `originalExpires` (@fastify/session 11) is `expires` as it was when the session was
+    // loaded; the cookie recomputes it from `expires` on every load, so it is left out too.
+    const { expires, originalExpires: _derived, ...rest } = cookie;
     if (expires !== null && expires !== undefined) {
       const expiresAt = new Date(expires as string | number | Date).getTime();
       if (Number.isFinite(expiresAt)) {

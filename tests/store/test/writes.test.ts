@@ -120,6 +120,29 @@ describe.each(adapters)('unchanged writes over the %s adapter', (_, createAdapte
     );
   });
 
+  it('leaves out @fastify/session 11’s load-time cookie.originalExpires, which moves every request', async () => {
+    const clock = virtualClock();
+    const spy = instrument(await createAdapter());
+    const store = openStore({ adapter: spy.adapter, now: clock.now });
+    const withLoadTime = (loadedAt: number) => {
+      const session = fastifySession(clock.now(), { views: 1 });
+      return {
+        ...session,
+        cookie: { ...session.cookie, originalExpires: new Date(loadedAt).toISOString() },
+      };
+    };
+    await store.set('id', withLoadTime(clock.now()));
+    for (let request = 0; request < 3; request += 1) {
+      const loadedAt = clock.now();
+      clock.advance(1_000);
+      await store.set('id', withLoadTime(loadedAt));
+    }
+    expect(spy.calls.write).toBe(1);
+    const stored = (await store.get('id')) as { cookie: Record<string, unknown> };
+    expect(stored.cookie).not.toHaveProperty('originalExpires');
+    expect(stored.cookie.expires).toBe(new Date(clock.now() + HOUR_MINUS_ONE + 1).toISOString());
+  });
+
   it('does rewrite when another store changed the record meanwhile', async () => {
     const adapter = await createAdapter();
     const spy = instrument(adapter);
