@@ -1,0 +1,81 @@
+import fastifyCookie, { type FastifyCookieOptions } from '@fastify/cookie';
+import fastifySession, { type FastifySessionOptions } from '@fastify/session';
+import type { FastifyPluginAsync } from 'fastify';
+import fp from 'fastify-plugin';
+import { FileSessionStore, type FileSessionStoreOptions } from './file-session-store.js';
+
+/** The session directory when the options name none, as with `session-file-store`. */
+export const DEFAULT_SESSIONS_DIR = './sessions';
+
+/**
+ * Options of {@link fastifySessionFile}: those of `@fastify/session` (`secret`, `cookie`,
+ * `cookieName`, `rolling`, `saveUninitialized`, …), with `store` describing where the
+ * sessions go, and `cookieParser` for `@fastify/cookie`.
+ */
+export interface FastifySessionFileOptions extends Omit<FastifySessionOptions, 'store'> {
+  /**
+   * Where the sessions go: the options of a {@link FileSessionStore} (`dir` or
+   * `adapter`, `ttl`, `cache`, `reapInterval`, …), which the plugin creates, logs
+   * through `fastify.log` and closes on `onClose`; or a `FileSessionStore` you created,
+   * which you close yourself. Default: `{ dir: './sessions' }`.
+   */
+  store?: FileSessionStoreOptions | FileSessionStore;
+  /**
+   * Options of `@fastify/cookie`, which the plugin registers unless the app already did
+   * (then these are ignored and the app's registration is used).
+   */
+  cookieParser?: FastifyCookieOptions;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The session store that `@sessionfs/fastify-session-file` registered. */
+    fileSessionStore: FileSessionStore;
+  }
+}
+
+const PLUGIN_NAME = '@sessionfs/fastify-session-file';
+
+const plugin: FastifyPluginAsync<FastifySessionFileOptions> = async (fastify, options) => {
+  const { store: storeOption = { dir: DEFAULT_SESSIONS_DIR }, cookieParser, ...session } = options;
+  const owned = !isFileSessionStore(storeOption);
+  const store = owned
+    ? new FileSessionStore({ logger: fastify.log.child({ plugin: PLUGIN_NAME }), ...storeOption })
+    : storeOption;
+  fastify.decorate('fileSessionStore', store);
+  try {
+    if (!fastify.hasPlugin('@fastify/cookie')) {
+      await fastify.register(fastifyCookie, cookieParser ?? {});
+    }
+    await fastify.register(fastifySession, { ...session, store });
+  } catch (error) {
+    if (owned) await store.close();
+    throw error;
+  }
+  if (owned) fastify.addHook('onClose', () => store.close());
+};
+
+/**
+ * Registers `@fastify/cookie` (unless the app already did) and `@fastify/session` with a
+ * {@link FileSessionStore}, from one options object. The store reports through
+ * `fastify.log` and is closed (its reaper stopped) when Fastify closes.
+ *
+ * ```ts
+ * await app.register(fastifySessionFile, {
+ *   secret: process.env.SESSION_SECRET, // 32 characters or more
+ *   cookie: { maxAge: 86_400_000, secure: 'auto' },
+ *   store: { dir: './sessions' },
+ * });
+ * ```
+ */
+export const fastifySessionFile = fp(plugin, { fastify: '5.x', name: PLUGIN_NAME });
+
+/**
+ * A store the caller created, told apart from options by its methods rather than with
+ * `instanceof`, which fails between the CommonJS and ESM copies of this package.
+ */
+function isFileSessionStore(
+  value: FileSessionStoreOptions | FileSessionStore,
+): value is FileSessionStore {
+  return typeof (value as Partial<FileSessionStore>).sessionFile === 'function';
+}
