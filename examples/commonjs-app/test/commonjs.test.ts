@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { sessionKey } from '@sessionfs/core';
 import { expect, it } from 'vitest';
 
 const run = promisify(execFile);
@@ -10,7 +11,12 @@ const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 
 it('runs as a CommonJS app that require()s every runtime package', async () => {
   const { stdout } = await run(process.execPath, ['app.cjs'], { cwd: here });
-  expect(stdout.trim().split('\n')).toEqual(['hello from require()', 'hello from require()']);
+  expect(stdout.trim().split('\n')).toEqual([
+    'hello from require()',
+    'hello from require()',
+    'plugin: views 2',
+    `FileStore: hello in ${sessionKey('cjs')}`,
+  ]);
 });
 
 for (const config of ['tsconfig.node16.json', 'tsconfig.node10.json']) {
