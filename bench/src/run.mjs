@@ -1,0 +1,64 @@
+// `pnpm bench` (full) or `pnpm bench --quick`: prints markdown tables and saves them
+// under bench/results/.
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { storeLevel } from './store-level.mjs';
+import { machine, table, versionOf } from './util.mjs';
+
+const quick = process.argv.includes('--quick');
+const only = process.argv
+  .find((arg) => arg.startsWith('--only='))
+  ?.slice(7)
+  .split(',');
+const log = (message) =>
+  console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
+const started = Date.now();
+const root = await mkdtemp(join(process.env.BENCH_DIR ?? tmpdir(), 'sessionfs-bench-'));
+
+const sections = [];
+const wanted = (name) => !only || only.includes(name);
+try {
+  const info = machine();
+  const versions = [
+    '@sessionfs/core',
+    'session-file-store',
+    '@itrocks/fastify-file-session-store',
+    '@fastify/session',
+    'fastify',
+    'autocannon',
+  ].map((name) => [name, versionOf(name)]);
+  sections.push(
+    `# sessionfs benchmark (${quick ? 'quick' : 'full'})\n\n${new Date().toISOString()} · ${info.cpu} · ${info.cores} cores · ${info.memory} · Node ${info.node} · ${info.platform}\n\n${table(['package', 'version'], versions)}`,
+  );
+
+  if (wanted('store')) {
+    const store = await storeLevel({
+      root,
+      sizes: quick ? [1_000, 10_000] : [1_000, 100_000],
+      rounds: quick ? 3 : 5,
+      sample: quick ? 300 : 500,
+      seconds: quick ? 1 : 2,
+      log,
+    });
+    sections.push(store.markdown);
+  }
+} finally {
+  await rm(root, { recursive: true, force: true });
+}
+
+sections.push(
+  `_Ran in ${Math.round((Date.now() - started) / 1000)} s: \`pnpm bench${quick ? ' --quick' : ''}\`._`,
+);
+const markdown = `${sections.join('\n\n')}\n`;
+console.log(markdown);
+const results = fileURLToPath(new URL('../results/', import.meta.url));
+await mkdir(results, { recursive: true });
+const file = join(
+  results,
+  `${quick ? 'quick' : 'full'}-${new Date().toISOString().replace(/[:.]/g, '-')}.md`,
+);
+await writeFile(file, markdown);
+await writeFile(join(results, `latest-${quick ? 'quick' : 'full'}.md`), markdown);
+log(`saved ${file}`);
