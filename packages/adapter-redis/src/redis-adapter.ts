@@ -42,6 +42,8 @@ export interface RedisAdapter extends FsAdapter {
   readonly client: Redis | Cluster;
   /** The prefix of every Redis key the adapter writes. */
   readonly prefix: string;
+  /** Closes the client if the adapter created it; a client you passed stays open. */
+  close(): Promise<void>;
 }
 
 // Errors that mean "Redis is not reachable right now" rather than "Redis said no".
