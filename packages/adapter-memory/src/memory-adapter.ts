@@ -1,4 +1,4 @@
-import { createNodeAdapter, type NodeAdapter, type NodeFsPromises } from '@sessionfs/adapter-node';
+import { createNodeAdapter, type NodeAdapter, type NodeFs } from '@sessionfs/adapter-node';
 import { Volume } from 'memfs';
 
 /** Options of {@link createMemoryAdapter}. */
@@ -24,8 +24,8 @@ export interface MemoryAdapter extends NodeAdapter {
 export function createMemoryAdapter(options: MemoryAdapterOptions = {}): MemoryAdapter {
   const volume = options.volume ?? new Volume();
   const dir = options.dir ?? '/sessions';
-  // memfs mirrors node:fs/promises; its typings differ only in nominal details.
-  const fs = volume.promises as unknown as NodeFsPromises;
+  // memfs mirrors node:fs; its typings differ only in nominal details.
+  const fs = volume as unknown as NodeFs;
   const adapter = createNodeAdapter({ dir, fs });
   return Object.assign(adapter, { volume });
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Dir, Dirent, Stats } from 'node:fs';
+import * as nodeFs from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import * as nodeFs from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
   type AdapterCapabilities,
@@ -19,11 +19,31 @@ import {
 import { retryOnFdPressure } from './fd-pressure.js';
 import { errnoCode, toStoreError } from './fs-errors.js';
 
-/** The part of `node:fs/promises` the adapter uses; memfs's `promises` provides it too. */
+/** The part of `node:fs/promises` the adapter uses. */
 export type NodeFsPromises = Pick<
-  typeof nodeFs,
+  typeof nodeFs.promises,
   'mkdir' | 'open' | 'opendir' | 'rename' | 'stat' | 'unlink' | 'utimes'
 >;
+
+/**
+ * The part of `node:fs` the adapter uses: the promise API, and the synchronous calls of
+ * its fast paths. A memfs `Volume` provides it too.
+ */
+export type NodeFs = Pick<
+  typeof nodeFs,
+  | 'openSync'
+  | 'fstatSync'
+  | 'readSync'
+  | 'writeSync'
+  | 'futimesSync'
+  | 'fsyncSync'
+  | 'closeSync'
+  | 'renameSync'
+  | 'unlinkSync'
+  | 'mkdirSync'
+  | 'statSync'
+  | 'utimesSync'
+> & { promises: NodeFsPromises };
 
 /** Options of {@link createNodeAdapter}. */
 export interface NodeAdapterOptions {
@@ -42,8 +62,22 @@ export interface NodeAdapterOptions {
    * directory is never re-chmodded: its owner chose its mode.
    */
   dirMode?: number;
-  /** The file system to use. Default `node:fs/promises`; tests pass memfs. */
-  fs?: NodeFsPromises;
+  /**
+   * Read, stat and touch with synchronous calls. On a local filesystem the kernel answers
+   * them from its caches in microseconds, far sooner than a round trip through libuv's
+   * thread pool, and the event loop is held for less time than the round trip itself
+   * would cost it. Set `false` on network filesystems (NFS, EFS), where one call may wait
+   * on the network. Default `true`.
+   */
+  syncReads?: boolean;
+  /**
+   * Write with synchronous calls too. A write creates and renames a file, which can take
+   * a millisecond on a busy disk: synchronous, that millisecond holds the event loop.
+   * Default `false`.
+   */
+  syncWrites?: boolean;
+  /** The file system to use. Default `node:fs`; `@sessionfs/adapter-memory` passes memfs. */
+  fs?: NodeFs;
 }
 
 /**
@@ -54,6 +88,8 @@ export interface NodeAdapterOptions {
 export const NEVER_EXPIRES_MTIME_MS = 2 ** 31 * 1000 - 1000;
 
 const TEMP_SUFFIX = '.tmp';
+/** Synchronous calls allowed in one turn of the event loop (a few hundred microseconds). */
+const SYNC_CALLS_PER_TURN = 32;
 const CAPABILITIES: AdapterCapabilities = Object.freeze({
   storesExpiry: true,
   nativeExpiry: false,
@@ -63,6 +99,10 @@ const CAPABILITIES: AdapterCapabilities = Object.freeze({
 export interface NodeAdapter extends FsAdapter {
   /** The directory holding one file per key (absolute when the adapter uses node:fs). */
   readonly dir: string;
+  stat(key: string): Promise<AdapterStat | null>;
+  touch(key: string, expiresAt: number): Promise<boolean>;
+  move(from: string, to: string): Promise<boolean>;
+  close(): Promise<void>;
 }
 
 /**
@@ -83,11 +123,16 @@ export function createNodeAdapter(options: NodeAdapterOptions): NodeAdapter {
 class DirectoryAdapter implements NodeAdapter {
   readonly capabilities = CAPABILITIES;
   readonly dir: string;
-  private readonly fs: NodeFsPromises;
+  private readonly fs: NodeFs;
   private readonly fsync: boolean;
   private readonly fileMode: number;
   private readonly dirMode: number;
+  private readonly syncReads: boolean;
+  private readonly syncWrites: boolean;
   private closed = false;
+  /** Synchronous calls made since the event loop last turned. */
+  private callsThisTurn = 0;
+  private turnEndScheduled = false;
 
   constructor(options: NodeAdapterOptions) {
     this.fs = options.fs ?? nodeFs;
@@ -95,13 +140,24 @@ class DirectoryAdapter implements NodeAdapter {
     this.fsync = options.fsync ?? false;
     this.fileMode = options.fileMode ?? 0o600;
     this.dirMode = options.dirMode ?? 0o700;
+    this.syncReads = options.syncReads ?? true;
+    this.syncWrites = options.syncWrites ?? false;
   }
 
   async read(key: string, options: ReadOptions = {}): Promise<StoredValue | null> {
     const path = this.pathOf(key);
+    if (this.syncReads) {
+      await this.shareTheLoop();
+      try {
+        return this.readNow(path, options.maxBytes);
+      } catch (error) {
+        // Out of descriptors: take the path that waits for one instead of failing.
+        if (!isFdPressure(error)) throw toStoreError(error, 'read', path);
+      }
+    }
     let handle: FileHandle;
     try {
-      handle = await retryOnFdPressure(() => this.fs.open(path, 'r'));
+      handle = await retryOnFdPressure(() => this.fs.promises.open(path, 'r'));
     } catch (error) {
       if (errnoCode(error) === 'ENOENT') return null;
       throw toStoreError(error, 'read', path);
@@ -110,18 +166,9 @@ class DirectoryAdapter implements NodeAdapter {
       // Metadata from the open handle describes exactly the file being read, even if a
       // writer renames a new one over the path meanwhile.
       const stats = await handle.stat();
-      if (options.maxBytes !== undefined && stats.size > options.maxBytes) {
-        throw new SessionStoreError(
-          ErrorCodes.TOO_LARGE,
-          `@sessionfs/adapter-node: ${path} holds ${stats.size} bytes, more than the ${options.maxBytes} allowed`,
-        );
-      }
+      assertWithin(path, stats.size, options.maxBytes);
       const data = await handle.readFile();
-      return {
-        data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
-        ...describe(stats),
-        size: data.byteLength,
-      };
+      return storedValue(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), stats);
     } catch (error) {
       throw toStoreError(error, 'read', path);
     } finally {
@@ -135,12 +182,20 @@ class DirectoryAdapter implements NodeAdapter {
     // Random, fixed-length, dot-prefixed: never collides across processes, never
     // matches a key (keys cannot start with a dot), so listings skip it.
     const temp = join(this.dir, `.${key}.${randomBytes(8).toString('hex')}${TEMP_SUFFIX}`);
+    if (this.syncWrites) {
+      await this.shareTheLoop();
+      try {
+        return this.writeNow(temp, path, data, mtime);
+      } catch (error) {
+        if (!isFdPressure(error)) throw toStoreError(error, 'write', path);
+      }
+    }
     try {
-      await this.withDirectory(() => this.writeFile(temp, data, mtime));
-      await this.fs.rename(temp, path);
+      await this.withDirectory(() => this.writeTemp(temp, data, mtime));
+      await this.fs.promises.rename(temp, path);
       if (this.fsync) await this.syncDirectory();
     } catch (error) {
-      await this.fs.unlink(temp).catch(() => {});
+      await this.fs.promises.unlink(temp).catch(() => {});
       throw toStoreError(error, 'write', path);
     }
   }
@@ -148,7 +203,7 @@ class DirectoryAdapter implements NodeAdapter {
   async delete(key: string): Promise<void> {
     const path = this.pathOf(key);
     try {
-      await this.fs.unlink(path);
+      await this.fs.promises.unlink(path);
     } catch (error) {
       if (errnoCode(error) !== 'ENOENT') throw toStoreError(error, 'delete', path);
     }
@@ -159,7 +214,9 @@ class DirectoryAdapter implements NodeAdapter {
     assertValidPrefix(prefix);
     let directory: Dir;
     try {
-      directory = await retryOnFdPressure(() => this.fs.opendir(this.dir, { bufferSize: 256 }));
+      directory = await retryOnFdPressure(() =>
+        this.fs.promises.opendir(this.dir, { bufferSize: 256 }),
+      );
     } catch (error) {
       if (errnoCode(error) === 'ENOENT') return;
       throw toStoreError(error, 'list', this.dir);
@@ -186,7 +243,7 @@ class DirectoryAdapter implements NodeAdapter {
   async stat(key: string): Promise<AdapterStat | null> {
     const path = this.pathOf(key);
     try {
-      return describe(await this.fs.stat(path));
+      return describe(this.syncReads ? this.fs.statSync(path) : await this.fs.promises.stat(path));
     } catch (error) {
       if (errnoCode(error) === 'ENOENT') return null;
       throw toStoreError(error, 'stat', path);
@@ -196,8 +253,10 @@ class DirectoryAdapter implements NodeAdapter {
   async touch(key: string, expiresAt: number): Promise<boolean> {
     const path = this.pathOf(key);
     const mtime = mtimeSecondsFor(expiresAt);
+    if (this.syncReads) await this.shareTheLoop();
     try {
-      await this.fs.utimes(path, Date.now() / 1000, mtime);
+      if (this.syncReads) this.fs.utimesSync(path, Date.now() / 1000, mtime);
+      else await this.fs.promises.utimes(path, Date.now() / 1000, mtime);
       return true;
     } catch (error) {
       if (errnoCode(error) === 'ENOENT') return false;
@@ -209,7 +268,7 @@ class DirectoryAdapter implements NodeAdapter {
     const source = this.pathOf(from);
     const target = this.pathOf(to);
     try {
-      await this.fs.rename(source, target);
+      await this.fs.promises.rename(source, target);
       return true;
     } catch (error) {
       if (errnoCode(error) === 'ENOENT') return false;
@@ -227,6 +286,26 @@ class DirectoryAdapter implements NodeAdapter {
     }
   }
 
+  /**
+   * A synchronous call settles its promise without the event loop turning, so a caller
+   * that loops over them (a listing, a busy reader) would starve timers and I/O. After
+   * a few such calls in one turn, wait for the next turn.
+   */
+  private async shareTheLoop(): Promise<void> {
+    if (this.callsThisTurn >= SYNC_CALLS_PER_TURN) {
+      // Whoever waited goes next, whatever the budget: no caller starves another.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    if (!this.turnEndScheduled) {
+      this.turnEndScheduled = true;
+      setImmediate(() => {
+        this.callsThisTurn = 0;
+        this.turnEndScheduled = false;
+      });
+    }
+    this.callsThisTurn += 1;
+  }
+
   /** The file of `key`, after checking that the adapter is open and the key is safe. */
   private pathOf(key: string): string {
     this.assertOpen();
@@ -234,8 +313,73 @@ class DirectoryAdapter implements NodeAdapter {
     return join(this.dir, key);
   }
 
-  private async writeFile(path: string, data: Uint8Array, mtime: number): Promise<void> {
-    const handle = await retryOnFdPressure(() => this.fs.open(path, 'wx', this.fileMode));
+  /** The synchronous read: open, fstat, read, close, with no thread-pool round trip. */
+  private readNow(path: string, maxBytes: number | undefined): StoredValue | null {
+    let fd: number;
+    try {
+      fd = this.fs.openSync(path, 'r');
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') return null;
+      throw error;
+    }
+    try {
+      const stats = this.fs.fstatSync(fd);
+      assertWithin(path, stats.size, maxBytes);
+      const data = new Uint8Array(stats.size);
+      let filled = 0;
+      while (filled < data.byteLength) {
+        const read = this.fs.readSync(fd, data, filled, data.byteLength - filled, filled);
+        if (read === 0) break;
+        filled += read;
+      }
+      return storedValue(data.subarray(0, filled), stats);
+    } finally {
+      this.fs.closeSync(fd);
+    }
+  }
+
+  /** The synchronous write: temp file, expiry, rename; the temp file removed on failure. */
+  private writeNow(temp: string, path: string, data: Uint8Array, mtime: number): void {
+    let fd: number;
+    try {
+      fd = this.fs.openSync(temp, 'wx', this.fileMode);
+    } catch (error) {
+      if (errnoCode(error) !== 'ENOENT') throw error;
+      this.fs.mkdirSync(this.dir, { recursive: true, mode: this.dirMode });
+      fd = this.fs.openSync(temp, 'wx', this.fileMode);
+    }
+    try {
+      try {
+        let written = 0;
+        while (written < data.byteLength) {
+          written += this.fs.writeSync(fd, data, written, data.byteLength - written);
+        }
+        this.fs.futimesSync(fd, Date.now() / 1000, mtime);
+        if (this.fsync) this.fs.fsyncSync(fd);
+      } finally {
+        this.fs.closeSync(fd);
+      }
+      this.fs.renameSync(temp, path);
+      if (this.fsync) {
+        const directory = this.fs.openSync(this.dir, 'r');
+        try {
+          this.fs.fsyncSync(directory);
+        } finally {
+          this.fs.closeSync(directory);
+        }
+      }
+    } catch (error) {
+      try {
+        this.fs.unlinkSync(temp);
+      } catch {
+        // Already renamed or never created: nothing to clean up.
+      }
+      throw toStoreError(error, 'write', path);
+    }
+  }
+
+  private async writeTemp(path: string, data: Uint8Array, mtime: number): Promise<void> {
+    const handle = await retryOnFdPressure(() => this.fs.promises.open(path, 'wx', this.fileMode));
     try {
       await handle.writeFile(data);
       await handle.utimes(Date.now() / 1000, mtime);
@@ -252,19 +396,37 @@ class DirectoryAdapter implements NodeAdapter {
     } catch (error) {
       if (errnoCode(error) !== 'ENOENT') throw error;
       // `recursive` leaves an existing directory (and its mode) alone.
-      await this.fs.mkdir(this.dir, { recursive: true, mode: this.dirMode });
+      await this.fs.promises.mkdir(this.dir, { recursive: true, mode: this.dirMode });
       return await operation();
     }
   }
 
   private async syncDirectory(): Promise<void> {
-    const handle = await this.fs.open(this.dir, 'r');
+    const handle = await this.fs.promises.open(this.dir, 'r');
     try {
       await handle.sync();
     } finally {
       await handle.close();
     }
   }
+}
+
+function isFdPressure(error: unknown): boolean {
+  const code = errnoCode(error);
+  return code === 'EMFILE' || code === 'ENFILE';
+}
+
+function assertWithin(path: string, size: number, maxBytes: number | undefined): void {
+  if (maxBytes !== undefined && size > maxBytes) {
+    throw new SessionStoreError(
+      ErrorCodes.TOO_LARGE,
+      `@sessionfs/adapter-node: ${path} holds ${size} bytes, more than the ${maxBytes} allowed`,
+    );
+  }
+}
+
+function storedValue(data: Uint8Array, stats: Stats): StoredValue {
+  return { data, ...describe(stats), size: data.byteLength };
 }
 
 /** What a file's metadata says of the value it holds. */

@@ -2,13 +2,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runAdapterSuite } from '@sessionfs/adapter-test-suite';
-import { createNodeAdapter, type NodeAdapter } from '../src/index.js';
+import { createNodeAdapter, type NodeAdapter, type NodeAdapterOptions } from '../src/index.js';
 
-const options = (fsync: boolean) => ({
+const options = (io: Omit<NodeAdapterOptions, 'dir'>) => ({
   create: async () =>
-    createNodeAdapter({ dir: join(await mkdtemp(join(tmpdir(), 'sessionfs-')), 's'), fsync }),
+    createNodeAdapter({ dir: join(await mkdtemp(join(tmpdir(), 'sessionfs-')), 's'), ...io }),
   destroy: (adapter: NodeAdapter) => rm(join(adapter.dir, '..'), { recursive: true, force: true }),
 });
 
-runAdapterSuite('node', options(false));
-runAdapterSuite('node with fsync', { ...options(true), manyKeys: 2_000 });
+runAdapterSuite('node', options({}));
+runAdapterSuite('node, synchronous writes', { ...options({ syncWrites: true }), manyKeys: 2_000 });
+runAdapterSuite('node, asynchronous reads', { ...options({ syncReads: false }), manyKeys: 2_000 });
+runAdapterSuite('node with fsync', { ...options({ fsync: true }), manyKeys: 2_000 });

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import * as nodeFs from 'node:fs';
 import { writeFileSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -6,7 +7,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ErrorCodes, hasErrorCode } from '@sessionfs/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createNodeAdapter, NEVER_EXPIRES_MTIME_MS, type NodeFsPromises } from '../src/index.js';
+import {
+  createNodeAdapter,
+  NEVER_EXPIRES_MTIME_MS,
+  type NodeFs,
+  type NodeFsPromises,
+} from '../src/index.js';
 
 const encode = (text: string) => new TextEncoder().encode(text);
 const decode = (value: { data: Uint8Array } | null) =>
@@ -19,9 +25,9 @@ async function collect(iterable: AsyncIterable<string>): Promise<string[]> {
   return out;
 }
 
-/** node:fs/promises with some calls replaced, to inject failures. */
-function faultyFs(overrides: Partial<NodeFsPromises>): NodeFsPromises {
-  return { ...fs, ...overrides } as NodeFsPromises;
+/** node:fs with some promise calls (and some synchronous ones) replaced, to inject failures. */
+function faultyFs(overrides: Partial<NodeFsPromises>, syncOverrides: Partial<NodeFs> = {}): NodeFs {
+  return { ...nodeFs, ...syncOverrides, promises: { ...fs, ...overrides } } as NodeFs;
 }
 
 let root: string;
@@ -146,34 +152,82 @@ describe('failures', () => {
     expect(decode(await good.read('k'))).toBe('previous');
   });
 
-  it('maps a refused access to ERR_PERMISSION', async () => {
-    const refused = createNodeAdapter({
-      dir,
-      fs: faultyFs({ open: async () => Promise.reject(fsError('EACCES')) }),
-    });
-    const error = await refused.read('k').catch((e: unknown) => e);
-    expect(hasErrorCode(error, ErrorCodes.PERMISSION)).toBe(true);
-    expect((error as Error).message).toMatch(/^@sessionfs\/adapter-node: /);
-  });
+  it.each([true, false])(
+    'maps a refused access to ERR_PERMISSION (syncReads %s)',
+    async (syncReads) => {
+      const refused = createNodeAdapter({
+        dir,
+        syncReads,
+        fs: faultyFs(
+          { open: async () => Promise.reject(fsError('EACCES')) },
+          {
+            openSync: () => {
+              throw fsError('EACCES');
+            },
+          },
+        ),
+      });
+      const error = await refused.read('k').catch((e: unknown) => e);
+      expect(hasErrorCode(error, ErrorCodes.PERMISSION)).toBe(true);
+      expect((error as Error).message).toMatch(/^@sessionfs\/adapter-node: /);
+    },
+  );
 
-  it('waits out file-descriptor exhaustion instead of failing or losing a read', async () => {
-    await createNodeAdapter({ dir }).write('k', encode('value'));
-    let refusals = 3;
-    const pressured = createNodeAdapter({
+  it.each([true, false])(
+    'waits out file-descriptor exhaustion instead of failing a read (syncReads %s)',
+    async (syncReads) => {
+      await createNodeAdapter({ dir }).write('k', encode('value'));
+      let refusals = 3;
+      let listRefusals = 3;
+      const pressured = createNodeAdapter({
+        dir,
+        syncReads,
+        fs: faultyFs(
+          {
+            open: ((...args: Parameters<typeof fs.open>) =>
+              refusals-- > 0
+                ? Promise.reject(fsError('EMFILE'))
+                : fs.open(...args)) as NodeFsPromises['open'],
+            opendir: ((...args: Parameters<typeof fs.opendir>) =>
+              listRefusals-- > 0
+                ? Promise.reject(fsError('EMFILE'))
+                : fs.opendir(...args)) as NodeFsPromises['opendir'],
+          },
+          {
+            openSync: () => {
+              throw fsError('EMFILE');
+            },
+          },
+        ),
+      });
+      expect(decode(await pressured.read('k'))).toBe('value');
+      expect(refusals).toBeLessThan(0);
+      expect(await collect(pressured.list(''))).toEqual(['k']);
+    },
+  );
+
+  it('writes synchronously when asked, atomically, and cleans up after a failed rename', async () => {
+    const adapter = createNodeAdapter({ dir, syncWrites: true });
+    await adapter.write('k', encode('first'), { expiresAt: Date.UTC(2031, 0, 1) });
+    expect(decode(await adapter.read('k'))).toBe('first');
+    expect((await adapter.stat('k'))?.expiresAt).toBe(Date.UTC(2031, 0, 1));
+    expect((await fs.stat(join(dir, 'k'))).mode & 0o777).toBe(0o600);
+    const failing = createNodeAdapter({
       dir,
-      fs: faultyFs({
-        open: ((...args: Parameters<typeof fs.open>) =>
-          refusals-- > 0
-            ? Promise.reject(fsError('EMFILE'))
-            : fs.open(...args)) as NodeFsPromises['open'],
-        opendir: ((...args: Parameters<typeof fs.opendir>) =>
-          refusals-- > -3
-            ? Promise.reject(fsError('EMFILE'))
-            : fs.opendir(...args)) as NodeFsPromises['opendir'],
-      }),
+      syncWrites: true,
+      fs: faultyFs(
+        {},
+        {
+          renameSync: () => {
+            throw fsError('ENOSPC');
+          },
+        },
+      ),
     });
-    expect(decode(await pressured.read('k'))).toBe('value');
-    expect(await collect(pressured.list(''))).toEqual(['k']);
+    const error = await failing.write('k', encode('second')).catch((e: unknown) => e);
+    expect(hasErrorCode(error, ErrorCodes.NO_SPACE)).toBe(true);
+    expect(await fs.readdir(dir)).toEqual(['k']);
+    expect(decode(await adapter.read('k'))).toBe('first');
   });
 
   it('flushes the file and the directory when fsync is on', async () => {
@@ -193,6 +247,21 @@ describe('failures', () => {
     expect(syncs).toBe(2);
     await createNodeAdapter({ dir, fs: counting }).write('k', encode('v'));
     expect(syncs).toBe(2);
+    let syncCalls = 0;
+    const countingSync = faultyFs(
+      {},
+      {
+        fsyncSync: (fd: number) => {
+          syncCalls += 1;
+          nodeFs.fsyncSync(fd);
+        },
+      },
+    );
+    await createNodeAdapter({ dir, fs: countingSync, fsync: true, syncWrites: true }).write(
+      'k',
+      encode('v'),
+    );
+    expect(syncCalls).toBe(2);
   });
 });
 

@@ -1,7 +1,8 @@
+import * as nodeFs from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { join } from 'node:path';
 import { createMemoryAdapter } from '@sessionfs/adapter-memory';
-import type { NodeFsPromises } from '@sessionfs/adapter-node';
+import type { NodeFs, NodeFsPromises } from '@sessionfs/adapter-node';
 import { createSessionStore, ErrorCodes, hasErrorCode, sessionKey } from '@sessionfs/core';
 import { describe, expect, it } from 'vitest';
 import {
@@ -148,15 +149,24 @@ describe('on disk', () => {
     const adapter = await nodeAdapter();
     const store = openStore({ adapter });
     for (let i = 0; i < 200; i += 1) await store.set(`s${i}`, { i });
+    // Every third open finds no descriptor left, on both the synchronous and the
+    // asynchronous path.
     let opens = 0;
-    const pressured: NodeFsPromises = {
-      ...fs,
-      open: ((...args: Parameters<typeof fs.open>) =>
-        ++opens % 3 === 0
-          ? Promise.reject(
-              Object.assign(new Error('EMFILE: too many open files'), { code: 'EMFILE' }),
-            )
-          : fs.open(...args)) as NodeFsPromises['open'],
+    const emfile = () =>
+      Object.assign(new Error('EMFILE: too many open files'), { code: 'EMFILE' });
+    const pressured: NodeFs = {
+      ...nodeFs,
+      openSync: ((...args: Parameters<typeof nodeFs.openSync>) => {
+        if (++opens % 3 === 0) throw emfile();
+        return nodeFs.openSync(...args);
+      }) as NodeFs['openSync'],
+      promises: {
+        ...fs,
+        open: ((...args: Parameters<typeof fs.open>) =>
+          ++opens % 3 === 0
+            ? Promise.reject(emfile())
+            : fs.open(...args)) as NodeFsPromises['open'],
+      },
     };
     const squeezed = openStore({
       adapter: await nodeAdapter({ dir: adapter.dir, fs: pressured }),

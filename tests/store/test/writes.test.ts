@@ -65,7 +65,7 @@ describe.each(adapters)('failed writes over the %s adapter', (_, createAdapter) 
 describe('a full disk on the node adapter', () => {
   it('leaves the previous session readable and no stray file', async () => {
     const { readdir } = await import('node:fs/promises');
-    const fs = await import('node:fs/promises');
+    const fs = await import('node:fs');
     const adapter = await nodeAdapter();
     const store = openStore({ adapter });
     await store.set('id', { version: 1 });
@@ -73,8 +73,11 @@ describe('a full disk on the node adapter', () => {
       dir: adapter.dir,
       fs: {
         ...fs,
-        rename: async () => {
-          throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+        promises: {
+          ...fs.promises,
+          rename: async () => {
+            throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+          },
         },
       },
     });
