@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { runAdapterSuite } from '@sessionfs/adapter-test-suite';
+import { startCluster } from '@sessionfs/test-redis-server';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createRedisAdapter } from '../src/index.js';
-import { startCluster } from './redis-servers.js';
 
 const cluster = await startCluster(3);
 afterAll(() => cluster.destroy());

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { runAdapterSuite } from '@sessionfs/adapter-test-suite';
+import { RedisServer } from '@sessionfs/test-redis-server';
 import { afterAll } from 'vitest';
 import { createRedisAdapter } from '../src/index.js';
-import { RedisServer } from './redis-servers.js';
 
 const server = await RedisServer.start();
 afterAll(() => server.destroy());

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createSessionStore, ErrorCodes, hasErrorCode } from '@sessionfs/core';
+import { RedisServer } from '@sessionfs/test-redis-server';
 import { afterAll, expect, it } from 'vitest';
 import { createRedisAdapter } from '../src/index.js';
-import { RedisServer } from './redis-servers.js';
 
 const server = await RedisServer.start();
 afterAll(() => server.destroy());
