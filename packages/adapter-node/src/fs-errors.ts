@@ -1,4 +1,10 @@
-import { type ErrorCode, ErrorCodes, SessionStoreError } from '@sessionfs/core';
+import {
+  type ErrorCode,
+  ErrorCodes,
+  redactError,
+  redactKey,
+  SessionStoreError,
+} from '@sessionfs/core';
 
 /** The node:fs error codes that mean "the disk is full". */
 const NO_SPACE = new Set(['ENOSPC', 'EDQUOT']);
@@ -14,16 +20,26 @@ export function errnoCode(error: unknown): string | undefined {
   return undefined;
 }
 
-/** Wraps a node:fs error into the store's typed error, keeping it as the cause. */
-export function toStoreError(error: unknown, action: string, path: string): SessionStoreError {
+/**
+ * Wraps a node:fs error into the store's typed error, keeping it as the cause. With the
+ * `key` concerned, the key is shortened in the message and scrubbed from the cause: it
+ * encodes a session id, which must not reach logs.
+ */
+export function toStoreError(
+  error: unknown,
+  action: string,
+  path: string,
+  key?: string,
+): SessionStoreError {
   if (SessionStoreError.isInstance(error)) return error;
   const errno = errnoCode(error);
   let code: ErrorCode = ErrorCodes.IO;
   if (errno && NO_SPACE.has(errno)) code = ErrorCodes.NO_SPACE;
   else if (errno && PERMISSION.has(errno)) code = ErrorCodes.PERMISSION;
+  const shown = key === undefined ? path : path.split(key).join(redactKey(key));
   return new SessionStoreError(
     code,
-    `@sessionfs/adapter-node: cannot ${action} ${path}${errno ? ` (${errno})` : ''}`,
-    { cause: error },
+    `@sessionfs/adapter-node: cannot ${action} ${shown}${errno ? ` (${errno})` : ''}`,
+    { cause: key === undefined ? error : redactError(error, key) },
   );
 }

@@ -12,6 +12,7 @@ import {
   type FsAdapter,
   isValidKey,
   type ReadOptions,
+  redactError,
   SessionStoreError,
   type StoredValue,
   type WriteOptions,
@@ -152,7 +153,7 @@ class DirectoryAdapter implements NodeAdapter {
         return this.readNow(path, options.maxBytes);
       } catch (error) {
         // Out of descriptors: take the path that waits for one instead of failing.
-        if (!isFdPressure(error)) throw toStoreError(error, 'read', path);
+        if (!isFdPressure(error)) throw toStoreError(error, 'read', path, key);
       }
     }
     let handle: FileHandle;
@@ -160,7 +161,7 @@ class DirectoryAdapter implements NodeAdapter {
       handle = await retryOnFdPressure(() => this.fs.promises.open(path, 'r'));
     } catch (error) {
       if (errnoCode(error) === 'ENOENT') return null;
-      throw toStoreError(error, 'read', path);
+      throw toStoreError(error, 'read', path, key);
     }
     try {
       // Metadata from the open handle describes exactly the file being read, even if a
@@ -170,7 +171,7 @@ class DirectoryAdapter implements NodeAdapter {
       const data = await handle.readFile();
       return storedValue(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), stats);
     } catch (error) {
-      throw toStoreError(error, 'read', path);
+      throw toStoreError(error, 'read', path, key);
     } finally {
       await handle.close().catch(() => {});
     }
@@ -185,9 +186,9 @@ class DirectoryAdapter implements NodeAdapter {
     if (this.syncWrites) {
       await this.shareTheLoop();
       try {
-        return this.writeNow(temp, path, data, mtime);
+        return this.writeNow(key, temp, path, data, mtime);
       } catch (error) {
-        if (!isFdPressure(error)) throw toStoreError(error, 'write', path);
+        if (!isFdPressure(error)) throw toStoreError(error, 'write', path, key);
       }
     }
     try {
@@ -196,7 +197,7 @@ class DirectoryAdapter implements NodeAdapter {
       if (this.fsync) await this.syncDirectory();
     } catch (error) {
       await this.fs.promises.unlink(temp).catch(() => {});
-      throw toStoreError(error, 'write', path);
+      throw toStoreError(error, 'write', path, key);
     }
   }
 
@@ -205,7 +206,7 @@ class DirectoryAdapter implements NodeAdapter {
     try {
       await this.fs.promises.unlink(path);
     } catch (error) {
-      if (errnoCode(error) !== 'ENOENT') throw toStoreError(error, 'delete', path);
+      if (errnoCode(error) !== 'ENOENT') throw toStoreError(error, 'delete', path, key);
     }
   }
 
@@ -246,7 +247,7 @@ class DirectoryAdapter implements NodeAdapter {
       return describe(this.syncReads ? this.fs.statSync(path) : await this.fs.promises.stat(path));
     } catch (error) {
       if (errnoCode(error) === 'ENOENT') return null;
-      throw toStoreError(error, 'stat', path);
+      throw toStoreError(error, 'stat', path, key);
     }
   }
 
@@ -260,7 +261,7 @@ class DirectoryAdapter implements NodeAdapter {
       return true;
     } catch (error) {
       if (errnoCode(error) === 'ENOENT') return false;
-      throw toStoreError(error, 'touch', path);
+      throw toStoreError(error, 'touch', path, key);
     }
   }
 
@@ -272,7 +273,7 @@ class DirectoryAdapter implements NodeAdapter {
       return true;
     } catch (error) {
       if (errnoCode(error) === 'ENOENT') return false;
-      throw toStoreError(error, 'move', source);
+      throw toStoreError(redactError(error, to), 'move', source, from);
     }
   }
 
@@ -339,7 +340,7 @@ class DirectoryAdapter implements NodeAdapter {
   }
 
   /** The synchronous write: temp file, expiry, rename; the temp file removed on failure. */
-  private writeNow(temp: string, path: string, data: Uint8Array, mtime: number): void {
+  private writeNow(key: string, temp: string, path: string, data: Uint8Array, mtime: number): void {
     let fd: number;
     try {
       fd = this.fs.openSync(temp, 'wx', this.fileMode);
@@ -374,7 +375,7 @@ class DirectoryAdapter implements NodeAdapter {
       } catch {
         // Already renamed or never created: nothing to clean up.
       }
-      throw toStoreError(error, 'write', path);
+      throw toStoreError(error, 'write', path, key);
     }
   }
 

@@ -306,3 +306,35 @@ describe('several processes over one directory', () => {
     expect(await fs.readdir(dir)).toEqual(['shared']);
   }, 60_000);
 });
+
+describe('session ids stay out of errors', () => {
+  it('shortens the key in the message and scrubs it from the cause', async () => {
+    const key = 's.mfrggzdfmztwq2lknnwg23tpobyxe43uov3ho6dzpjqwe';
+    const refused = createNodeAdapter({
+      dir,
+      fs: faultyFs(
+        {},
+        {
+          openSync: (path: nodeFs.PathLike) => {
+            throw Object.assign(new Error(`EACCES: permission denied, open '${String(path)}'`), {
+              code: 'EACCES',
+              path: String(path),
+            });
+          },
+        },
+      ),
+    });
+    const error = (await refused.read(key).catch((e: unknown) => e)) as Error;
+    expect(hasErrorCode(error, ErrorCodes.PERMISSION)).toBe(true);
+    const logged = JSON.stringify({
+      message: error.message,
+      cause: {
+        ...(error.cause as object),
+        message: (error.cause as Error).message,
+        stack: (error.cause as Error).stack,
+      },
+    });
+    expect(logged).not.toContain(key);
+    expect(logged).toContain(key.slice(0, 8));
+  });
+});

@@ -6,6 +6,8 @@ import {
   ErrorCodes,
   type FsAdapter,
   type ReadOptions,
+  redactError,
+  redactKey,
   SessionStoreError,
   type StoredValue,
   type WriteOptions,
@@ -61,10 +63,11 @@ function toStoreError(error: unknown, action: string, key: string): SessionStore
   } else if (/^(NOPERM|NOAUTH|WRONGPASS)/.test(message)) {
     code = ErrorCodes.PERMISSION;
   }
+  // The key encodes a session id: shortened in the message, scrubbed from the cause.
   return new SessionStoreError(
     code,
-    `@sessionfs/adapter-redis: cannot ${action} ${key}: ${message}`,
-    { cause: error },
+    `@sessionfs/adapter-redis: cannot ${action} ${redactKey(key)}: ${message.split(key).join(redactKey(key))}`,
+    { cause: redactError(error, key) },
   );
 }
 

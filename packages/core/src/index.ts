@@ -23,6 +23,7 @@ export {
   MAX_KEY_LENGTH,
 } from './keys.js';
 export type { LogFn, StoreLogger } from './logger.js';
+export { redactError, redactKey } from './redaction.js';
 export { MAX_ID_BYTES, SESSION_PREFIX, sessionIdOf, sessionKey } from './session-id.js';
 export {
   type CacheOptions,

@@ -5,6 +5,7 @@ import { type ErrorCode, ErrorCodes, hasErrorCode, SessionStoreError } from './e
 import { type StoreLogger, stderrLogger } from './logger.js';
 import { mapConcurrently } from './map-concurrently.js';
 import { digestOf, encodeRecord, parseRecord, RECORD_OVERHEAD_BYTES } from './record.js';
+import { redactKey } from './redaction.js';
 import { corruptKey, SESSION_PREFIX, sessionIdOf, sessionKey } from './session-id.js';
 import { prepareSession, restoreSession } from './session-shape.js';
 
@@ -415,7 +416,7 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
         } catch (error) {
           if (failures++ === 0) {
             this.logger.warn(
-              { err: error, key },
+              { err: error, key: redactKey(key) },
               '@sessionfs/core: reaper could not check a session',
             );
           }
@@ -528,7 +529,10 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
       }
       await this.adapter.delete(key);
     } catch (error) {
-      this.logger.warn({ err: error, key }, '@sessionfs/core: could not remove an expired session');
+      this.logger.warn(
+        { err: error, key: redactKey(key) },
+        '@sessionfs/core: could not remove an expired session',
+      );
     }
     return null;
   }
