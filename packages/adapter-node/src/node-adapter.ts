@@ -436,9 +436,10 @@ function describe(stats: Stats): AdapterStat {
   return {
     size: stats.size,
     ...(mtimeMs < NEVER_EXPIRES_MTIME_MS ? { expiresAt: mtimeMs } : {}),
-    // Every write renames a new inode into place; ctime also moves on touch, which only
-    // costs a cache a re-read.
-    version: `${stats.ino}:${stats.ctimeMs}:${stats.size}`,
+    // Every write renames a new file into place: a new inode with its own birth time
+    // (inode numbers are reused, birth times are not). A touch changes neither, so moving
+    // the expiry leaves the version, and any cached copy, valid.
+    version: `${stats.ino}:${stats.birthtimeMs}:${stats.size}`,
   };
 }
 

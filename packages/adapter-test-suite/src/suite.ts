@@ -436,6 +436,14 @@ function describeExpiry<A extends FsAdapter>(get: () => A, options: AdapterSuite
         expect(sameBytes(await readData(adapter, 'k'), data)).toBe(true);
       });
 
+      it('touch leaves the version alone: the data did not change', async () => {
+        const adapter = get();
+        await adapter.write('k', bytes('v'), { expiresAt: Date.now() + 60_000 });
+        const before = await adapter.stat?.('k');
+        await adapter.touch?.('k', Date.now() + 120_000);
+        expect((await adapter.stat?.('k'))?.version).toBe(before?.version);
+      });
+
       it('touch of a missing key resolves false and creates nothing', async () => {
         const adapter = get();
         expect(await adapter.touch?.('ghost', Date.now() + 60_000)).toBe(false);

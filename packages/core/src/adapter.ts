@@ -150,9 +150,9 @@ export interface AdapterStat {
    */
   readonly expiresAt?: number;
   /**
-   * An opaque token that changes whenever the stored bytes change (it may also change
-   * when only the expiry moves). Equal tokens mean the value read before is still
-   * current, which lets a cache shared with other processes skip a read.
+   * An opaque token that changes whenever the stored bytes change, and not when only the
+   * expiry moves (`touch`). Equal tokens mean the value read before is still current,
+   * which lets a cache shared with other processes skip a read.
    */
   readonly version?: string;
 }

@@ -514,8 +514,6 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
       return false;
     }
     known.expiresAt = expiresAt;
-    // A touch may change the adapter's version: learn the new one.
-    if (!this.exclusive) known.version = await this.versionAfterWrite(key);
     return true;
   }
 

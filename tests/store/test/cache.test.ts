@@ -69,6 +69,23 @@ describe('the cache', () => {
     expect(await mine.get('id')).toBeNull();
   });
 
+  it('in shared mode, stays valid when another store only moves the expiry', async () => {
+    const clock = virtualClock();
+    const adapter = createMemoryAdapter();
+    const spy = instrument(adapter);
+    const mine = openStore({ adapter: spy.adapter, now: clock.now, cache: { mode: 'shared' } });
+    const theirs = openStore({ adapter, now: clock.now });
+    await mine.set('id', fastifySession(clock.now(), { v: 1 }, 10_000));
+    await mine.get('id');
+    clock.advance(9_000);
+    const renewed = fastifySession(clock.now(), { v: 1 }, 10_000);
+    await theirs.touch('id', renewed);
+    spy.reset();
+    clock.advance(5_000);
+    expect(await mine.get('id')).toEqual(renewed);
+    expect(spy.calls.read).toBe(0);
+  });
+
   it('is bounded by count', async () => {
     const spy = instrument(createMemoryAdapter());
     const store = openStore({ adapter: spy.adapter, cache: { mode: 'exclusive', maxEntries: 10 } });
