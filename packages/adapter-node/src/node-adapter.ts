@@ -64,19 +64,19 @@ export interface NodeAdapterOptions {
    */
   dirMode?: number;
   /**
-   * Read, stat and touch with synchronous calls. On a local filesystem the kernel answers
-   * them from its caches in microseconds, far sooner than a round trip through libuv's
-   * thread pool, and the event loop is held for less time than the round trip itself
-   * would cost it. Set `false` on network filesystems (NFS, EFS), where one call may wait
-   * on the network. Default `true`.
+   * Which calls are made synchronously.
+   *
+   * - `'auto'` (default): read, stat, touch and delete. On a local filesystem the kernel
+   *   answers them from its caches in microseconds, far sooner than a round trip through
+   *   libuv's thread pool, and the event loop is held for less time than that round
+   *   trip would cost it; the adapter still lets the loop turn after a few such calls.
+   *   Writes stay asynchronous: creating and renaming a file can take a millisecond on a
+   *   busy disk.
+   * - `'all'`: writes too.
+   * - `'none'`: everything through the thread pool; use it on network filesystems (NFS,
+   *   EFS), where any call may wait on the network.
    */
-  syncReads?: boolean;
-  /**
-   * Write with synchronous calls too. A write creates and renames a file, which can take
-   * a millisecond on a busy disk: synchronous, that millisecond holds the event loop.
-   * Default `false`.
-   */
-  syncWrites?: boolean;
+  sync?: 'auto' | 'all' | 'none';
   /** The file system to use. Default `node:fs`; `@sessionfs/adapter-memory` passes memfs. */
   fs?: NodeFs;
 }
@@ -128,7 +128,9 @@ class DirectoryAdapter implements NodeAdapter {
   private readonly fsync: boolean;
   private readonly fileMode: number;
   private readonly dirMode: number;
+  /** Read, stat, touch and delete synchronously. */
   private readonly syncReads: boolean;
+  /** Write synchronously too. */
   private readonly syncWrites: boolean;
   private closed = false;
   /** Synchronous calls made since the event loop last turned. */
@@ -141,8 +143,15 @@ class DirectoryAdapter implements NodeAdapter {
     this.fsync = options.fsync ?? false;
     this.fileMode = options.fileMode ?? 0o600;
     this.dirMode = options.dirMode ?? 0o700;
-    this.syncReads = options.syncReads ?? true;
-    this.syncWrites = options.syncWrites ?? false;
+    const sync = options.sync ?? 'auto';
+    if (sync !== 'auto' && sync !== 'all' && sync !== 'none') {
+      throw new SessionStoreError(
+        ErrorCodes.INVALID_OPTION,
+        "@sessionfs/adapter-node: option `sync` must be 'auto', 'all' or 'none'",
+      );
+    }
+    this.syncReads = sync !== 'none';
+    this.syncWrites = sync === 'all';
   }
 
   async read(key: string, options: ReadOptions = {}): Promise<StoredValue | null> {
@@ -203,8 +212,10 @@ class DirectoryAdapter implements NodeAdapter {
 
   async delete(key: string): Promise<void> {
     const path = this.pathOf(key);
+    if (this.syncReads) await this.shareTheLoop();
     try {
-      await this.fs.promises.unlink(path);
+      if (this.syncReads) this.fs.unlinkSync(path);
+      else await this.fs.promises.unlink(path);
     } catch (error) {
       if (errnoCode(error) !== 'ENOENT') throw toStoreError(error, 'delete', path, key);
     }
@@ -290,13 +301,19 @@ class DirectoryAdapter implements NodeAdapter {
   /**
    * A synchronous call settles its promise without the event loop turning, so a caller
    * that loops over them (a listing, a busy reader) would starve timers and I/O. After
-   * a few such calls in one turn, wait for the next turn.
+   * a few such calls in one turn, wait for the next turn. Resolves nothing (no promise,
+   * no extra microtask) when there is no need to wait.
    */
-  private async shareTheLoop(): Promise<void> {
+  private shareTheLoop(): Promise<void> | undefined {
     if (this.callsThisTurn >= SYNC_CALLS_PER_TURN) {
       // Whoever waited goes next, whatever the budget: no caller starves another.
-      await new Promise((resolve) => setImmediate(resolve));
+      return new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.countCall());
     }
+    this.countCall();
+    return undefined;
+  }
+
+  private countCall(): void {
     if (!this.turnEndScheduled) {
       this.turnEndScheduled = true;
       setImmediate(() => {

@@ -11,6 +11,6 @@ const options = (io: Omit<NodeAdapterOptions, 'dir'>) => ({
 });
 
 runAdapterSuite('node', options({}));
-runAdapterSuite('node, synchronous writes', { ...options({ syncWrites: true }), manyKeys: 2_000 });
-runAdapterSuite('node, asynchronous reads', { ...options({ syncReads: false }), manyKeys: 2_000 });
+runAdapterSuite('node, synchronous writes', { ...options({ sync: 'all' }), manyKeys: 2_000 });
+runAdapterSuite('node, asynchronous reads', { ...options({ sync: 'none' }), manyKeys: 2_000 });
 runAdapterSuite('node with fsync', { ...options({ fsync: true }), manyKeys: 2_000 });

@@ -69,6 +69,12 @@ describe('files and permissions', () => {
     }
   });
 
+  it('rejects an unknown sync option with ERR_INVALID_OPTION', () => {
+    expect(() => createNodeAdapter({ dir, sync: 'sometimes' as 'auto' })).toThrow(
+      expect.objectContaining({ code: ErrorCodes.INVALID_OPTION }),
+    );
+  });
+
   it('rejects a missing dir option with ERR_INVALID_OPTION', () => {
     expect(() => createNodeAdapter({ dir: '' })).toThrow(
       expect.objectContaining({ code: ErrorCodes.INVALID_OPTION }),
@@ -152,12 +158,12 @@ describe('failures', () => {
     expect(decode(await good.read('k'))).toBe('previous');
   });
 
-  it.each([true, false])(
-    'maps a refused access to ERR_PERMISSION (syncReads %s)',
-    async (syncReads) => {
+  it.each(['auto', 'none'] as const)(
+    'maps a refused access to ERR_PERMISSION (sync %s)',
+    async (sync) => {
       const refused = createNodeAdapter({
         dir,
-        syncReads,
+        sync,
         fs: faultyFs(
           { open: async () => Promise.reject(fsError('EACCES')) },
           {
@@ -173,15 +179,15 @@ describe('failures', () => {
     },
   );
 
-  it.each([true, false])(
-    'waits out file-descriptor exhaustion instead of failing a read (syncReads %s)',
-    async (syncReads) => {
+  it.each(['auto', 'none'] as const)(
+    'waits out file-descriptor exhaustion instead of failing a read (sync %s)',
+    async (sync) => {
       await createNodeAdapter({ dir }).write('k', encode('value'));
       let refusals = 3;
       let listRefusals = 3;
       const pressured = createNodeAdapter({
         dir,
-        syncReads,
+        sync,
         fs: faultyFs(
           {
             open: ((...args: Parameters<typeof fs.open>) =>
@@ -207,14 +213,14 @@ describe('failures', () => {
   );
 
   it('writes synchronously when asked, atomically, and cleans up after a failed rename', async () => {
-    const adapter = createNodeAdapter({ dir, syncWrites: true });
+    const adapter = createNodeAdapter({ dir, sync: 'all' });
     await adapter.write('k', encode('first'), { expiresAt: Date.UTC(2031, 0, 1) });
     expect(decode(await adapter.read('k'))).toBe('first');
     expect((await adapter.stat('k'))?.expiresAt).toBe(Date.UTC(2031, 0, 1));
     expect((await fs.stat(join(dir, 'k'))).mode & 0o777).toBe(0o600);
     const failing = createNodeAdapter({
       dir,
-      syncWrites: true,
+      sync: 'all',
       fs: faultyFs(
         {},
         {
@@ -257,7 +263,7 @@ describe('failures', () => {
         },
       },
     );
-    await createNodeAdapter({ dir, fs: countingSync, fsync: true, syncWrites: true }).write(
+    await createNodeAdapter({ dir, fs: countingSync, fsync: true, sync: 'all' }).write(
       'k',
       encode('v'),
     );
