@@ -89,6 +89,8 @@ export interface NodeAdapterOptions {
 export const NEVER_EXPIRES_MTIME_MS = 2 ** 31 * 1000 - 1000;
 
 const TEMP_SUFFIX = '.tmp';
+/** The name of a temp file: a dot, the key, 16 random hex digits, `.tmp`. */
+const TEMP_NAME = /^\.[a-z0-9][a-z0-9._-]*\.[0-9a-f]{16}\.tmp$/;
 /** Synchronous calls allowed in one turn of the event loop (a few hundred microseconds). */
 const SYNC_CALLS_PER_TURN = 32;
 const CAPABILITIES: AdapterCapabilities = Object.freeze({
@@ -103,6 +105,7 @@ export interface NodeAdapter extends FsAdapter {
   stat(key: string): Promise<AdapterStat | null>;
   touch(key: string, expiresAt: number): Promise<boolean>;
   move(from: string, to: string): Promise<boolean>;
+  cleanup(olderThanMs: number): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -286,6 +289,40 @@ class DirectoryAdapter implements NodeAdapter {
       if (errnoCode(error) === 'ENOENT') return false;
       throw toStoreError(redactError(error, to), 'move', source, from);
     }
+  }
+
+  async cleanup(olderThanMs: number): Promise<number> {
+    this.assertOpen();
+    const cutoff = Date.now() - olderThanMs;
+    let removed = 0;
+    let directory: Dir;
+    try {
+      directory = await retryOnFdPressure(() =>
+        this.fs.promises.opendir(this.dir, { bufferSize: 256 }),
+      );
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') return 0;
+      throw toStoreError(error, 'clean up', this.dir);
+    }
+    try {
+      for (let entry = await directory.read(); entry !== null; entry = await directory.read()) {
+        if (!TEMP_NAME.test(entry.name)) continue;
+        const path = join(this.dir, entry.name);
+        try {
+          // ctime, not mtime: the temp file's mtime already holds the record's expiry.
+          if ((await this.fs.promises.stat(path)).ctimeMs > cutoff) continue;
+          await this.fs.promises.unlink(path);
+          removed += 1;
+        } catch (error) {
+          if (errnoCode(error) !== 'ENOENT') throw error;
+        }
+      }
+    } catch (error) {
+      throw toStoreError(error, 'clean up', this.dir);
+    } finally {
+      await directory.close().catch(() => {});
+    }
+    return removed;
   }
 
   async close(): Promise<void> {

@@ -118,6 +118,25 @@ describe('listing', () => {
   }, 120_000);
 });
 
+describe('cleanup', () => {
+  it('removes temp files older than the given age, and nothing else', async () => {
+    const adapter = createNodeAdapter({ dir });
+    await adapter.write('real', encode('v'));
+    const stale = join(dir, '.real.0123456789abcdef.tmp');
+    writeFileSync(stale, 'half a record');
+    writeFileSync(join(dir, '.not-ours'), 'x');
+    writeFileSync(join(dir, 'README.md'), 'x');
+    expect(await adapter.cleanup(60_000)).toBe(0);
+    expect(await adapter.cleanup(0)).toBe(1);
+    expect((await fs.readdir(dir)).sort()).toEqual(['.not-ours', 'README.md', 'real']);
+    expect(decode(await adapter.read('real'))).toBe('v');
+  });
+
+  it('has nothing to do before the directory exists', async () => {
+    expect(await createNodeAdapter({ dir }).cleanup(0)).toBe(0);
+  });
+});
+
 describe('failures', () => {
   it('removes the temp file and keeps the previous value when the rename fails', async () => {
     const good = createNodeAdapter({ dir });

@@ -331,6 +331,13 @@ export function runAdapterSuite<A extends FsAdapter>(
       });
     });
 
+    it('cleanup, where present, never removes a stored value', async () => {
+      if (!adapter.cleanup) return;
+      await adapter.write('kept', bytes('v'));
+      expect(await adapter.cleanup(0)).toBeGreaterThanOrEqual(0);
+      expect(sameBytes(await readData(adapter, 'kept'), bytes('v'))).toBe(true);
+    });
+
     it('declares capabilities that match its methods', async () => {
       expect(typeof adapter.capabilities.storesExpiry).toBe('boolean');
       expect(typeof adapter.capabilities.nativeExpiry).toBe('boolean');

@@ -100,6 +100,14 @@ export interface FsAdapter {
   move?(from: string, to: string): Promise<boolean>;
 
   /**
+   * Removes what interrupted writes left behind (a file adapter's temp files, when the
+   * process died between creating one and renaming it) whose last change is more than
+   * `olderThanMs` ms old, and resolves how many it removed. The age keeps it away from
+   * writes still under way in other processes. The store's reaper calls it.
+   */
+  cleanup?(olderThanMs: number): Promise<number>;
+
+  /**
    * Releases resources (handles, connections, timers). Idempotent. After `close()`
    * every other method rejects with `ERR_CLOSED`.
    */

@@ -67,6 +67,8 @@ export interface ReapResult {
   readonly scanned: number;
   /** Expired session records removed. */
   readonly removed: number;
+  /** Leftovers of interrupted writes removed (temp files of a process that died mid-write). */
+  readonly leftovers: number;
 }
 
 /**
@@ -121,6 +123,10 @@ interface Known {
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+/** Temp files older than this belong to a write that will never finish. */
+const LEFTOVER_AGE_MS = 60_000;
+/** How soon after start the reaper first runs. */
+const FIRST_REAP_DELAY_MS = 5_000;
 /** Per-entry cost of a fingerprint, for the byte bound. */
 const KNOWN_ENTRY_BYTES = 160;
 const encoder = new TextEncoder();
@@ -154,6 +160,7 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
   private readonly known: BoundedLru<Known>;
   private readonly storesExpiry: boolean;
   private readonly reaper: NodeJS.Timeout | undefined;
+  private readonly firstReap: NodeJS.Timeout | undefined;
   private reaping: Promise<ReapResult> | undefined;
   private closing: Promise<void> | undefined;
 
@@ -194,19 +201,20 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
     const interval = options.reapInterval ?? 10 * 60 * 1000;
     if (interval !== false) {
       positive('reapInterval', interval, 0);
+      const reapInBackground = () => {
+        this.reap().catch((error: unknown) => {
+          if (!hasErrorCode(error, ErrorCodes.CLOSED)) {
+            this.logger.error({ err: error }, '@sessionfs/core: background reap failed');
+          }
+        });
+      };
       // Timers overflow past 2^31 - 1 ms (and would then fire at once): cap the period.
-      this.reaper = setInterval(
-        () => {
-          this.reap().catch((error: unknown) => {
-            if (!hasErrorCode(error, ErrorCodes.CLOSED)) {
-              this.logger.error({ err: error }, '@sessionfs/core: background reap failed');
-            }
-          });
-        },
-        Math.min(interval, 2 ** 31 - 1),
-      );
+      this.reaper = setInterval(reapInBackground, Math.min(interval, 2 ** 31 - 1));
+      // A first pass soon after start clears what a crashed predecessor left behind.
+      this.firstReap = setTimeout(reapInBackground, Math.min(interval, FIRST_REAP_DELAY_MS));
       // The reaper must never keep a process alive on its own.
       this.reaper.unref();
+      this.firstReap.unref();
     }
   }
 
@@ -393,6 +401,7 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
   close(): Promise<void> {
     this.closing ??= (async () => {
       if (this.reaper) clearInterval(this.reaper);
+      if (this.firstReap) clearTimeout(this.firstReap);
       await this.reaping?.catch(() => {});
       this.known.clear();
       await this.adapter.close?.();
@@ -405,6 +414,16 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
     let scanned = 0;
     let removed = 0;
     let failures = 0;
+    let leftovers = 0;
+    try {
+      leftovers = (await this.adapter.cleanup?.(LEFTOVER_AGE_MS)) ?? 0;
+    } catch (error) {
+      failures += 1;
+      this.logger.warn(
+        { err: error },
+        '@sessionfs/core: could not clean up after interrupted writes',
+      );
+    }
     // A backend with native expiry frees space itself.
     if (!this.adapter.capabilities.nativeExpiry) {
       const outcomes = mapConcurrently(this.listSessionKeys(), this.concurrency, async (key) => {
@@ -435,10 +454,10 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
       }
     }
     this.logger.info?.(
-      { scanned, removed, failures, ms: this.now() - started },
+      { scanned, removed, leftovers, failures, ms: this.now() - started },
       '@sessionfs/core: reaped expired sessions',
     );
-    return { scanned, removed };
+    return { scanned, removed, leftovers };
   }
 
   /** The expiry of the record under `key`; 0 when gone, so callers treat it as expired. */

@@ -1,0 +1,220 @@
+import {
+  type AdapterStat,
+  type ErrorCode,
+  ErrorCodes,
+  type FsAdapter,
+  type ReadOptions,
+  SessionStoreError,
+  type StoredValue,
+  type WriteOptions,
+} from '@sessionfs/core';
+import { createMemoryAdapter } from './memory-adapter.js';
+
+/** The adapter operations a fault can target. */
+export type AdapterOperation =
+  | 'read'
+  | 'write'
+  | 'delete'
+  | 'list'
+  | 'stat'
+  | 'touch'
+  | 'move'
+  | 'cleanup';
+
+/** What goes wrong: a failure as the medium reports it, or a delay. */
+export type FaultKind = 'EIO' | 'ENOSPC' | 'EACCES' | 'EMFILE' | 'delay';
+
+/** One fault to inject. */
+export interface Fault {
+  /** What goes wrong. */
+  kind: FaultKind;
+  /** Which operations it hits. Default: all of them. */
+  operations?: AdapterOperation[];
+  /**
+   * When it hits: at the `at`-th matching call counted from when the fault was injected
+   * (1 is the next one), or at random with `probability` (0 to 1). Default: every call.
+   */
+  at?: number;
+  probability?: number;
+  /** How many times it hits before it clears itself. Default: unlimited. */
+  times?: number;
+  /** With `kind: 'delay'`, how long each hit waits before the call goes on. Default 100 ms. */
+  delayMs?: number;
+}
+
+/** Options of {@link createFaultyAdapter}. */
+export interface FaultyAdapterOptions {
+  /** The adapter that does the real work. Default: a new memory adapter. */
+  inner?: FsAdapter;
+  /** Seed of the random faults, so a failing run can be replayed. Default 1. */
+  seed?: number;
+}
+
+/** An adapter that fails on demand, and what it has done. */
+export interface FaultyAdapter extends FsAdapter {
+  /** The adapter doing the real work. */
+  readonly inner: FsAdapter;
+  /** Adds a fault; several can be active at once. */
+  inject(fault: Fault): void;
+  /** Removes every fault: the adapter behaves like `inner` again. */
+  heal(): void;
+  /** How many calls each operation received. */
+  readonly calls: Readonly<Record<AdapterOperation, number>>;
+  /** How many faults hit so far. */
+  readonly hits: number;
+}
+
+const CODES: Record<Exclude<FaultKind, 'delay'>, ErrorCode> = {
+  EIO: ErrorCodes.IO,
+  ENOSPC: ErrorCodes.NO_SPACE,
+  EACCES: ErrorCodes.PERMISSION,
+  // A real adapter waits out descriptor pressure; one that gave up reports an I/O error.
+  EMFILE: ErrorCodes.IO,
+};
+
+interface ActiveFault extends Fault {
+  seen: number;
+  hit: number;
+}
+
+/** A small deterministic generator (mulberry32), so random faults replay with a seed. */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+/**
+ * An `FsAdapter` for tests that fails when told to: any operation, with the errors a
+ * disk reports (EIO, ENOSPC, EACCES, EMFILE) or a delay, at a chosen call or at random.
+ * A failed call does nothing, as a failed atomic write leaves the previous value, and
+ * rejects with the `SessionStoreError` a real adapter would give.
+ *
+ * ```ts
+ * const adapter = createFaultyAdapter();
+ * const store = createSessionStore({ adapter });
+ * adapter.inject({ kind: 'ENOSPC', operations: ['write'], at: 1 });
+ * await store.set('id', session); // rejects with ERR_NO_SPACE; the stored session is intact
+ * ```
+ */
+export function createFaultyAdapter(options: FaultyAdapterOptions = {}): FaultyAdapter {
+  const inner = options.inner ?? createMemoryAdapter();
+  const next = random(options.seed ?? 1);
+  let faults: ActiveFault[] = [];
+  let hits = 0;
+  const calls: Record<AdapterOperation, number> = {
+    read: 0,
+    write: 0,
+    delete: 0,
+    list: 0,
+    stat: 0,
+    touch: 0,
+    move: 0,
+    cleanup: 0,
+  };
+
+  /** Applies the faults due for this call: rejects, or waits, or does nothing. */
+  async function strike(operation: AdapterOperation): Promise<void> {
+    calls[operation] += 1;
+    for (const fault of faults) {
+      if (fault.operations && !fault.operations.includes(operation)) continue;
+      fault.seen += 1;
+      const due =
+        fault.at !== undefined
+          ? fault.seen === fault.at
+          : fault.probability !== undefined
+            ? next() < fault.probability
+            : true;
+      if (!due || (fault.times !== undefined && fault.hit >= fault.times)) continue;
+      fault.hit += 1;
+      hits += 1;
+      if (fault.kind === 'delay') {
+        await new Promise((resolve) => setTimeout(resolve, fault.delayMs ?? 100));
+        continue;
+      }
+      const cause = Object.assign(new Error(`${fault.kind}: injected fault in ${operation}`), {
+        code: fault.kind,
+        syscall: operation,
+      });
+      throw new SessionStoreError(
+        CODES[fault.kind],
+        `@sessionfs/adapter-memory: injected ${fault.kind} in ${operation}`,
+        { cause },
+      );
+    }
+  }
+
+  const optional = <K extends 'stat' | 'touch' | 'move' | 'cleanup'>(
+    name: K,
+    method: FsAdapter[K],
+  ) => (method ? { [name]: method } : {});
+
+  return {
+    inner,
+    capabilities: inner.capabilities,
+    inject(fault) {
+      faults.push({ ...fault, seen: 0, hit: 0 });
+    },
+    heal() {
+      faults = [];
+    },
+    calls,
+    get hits() {
+      return hits;
+    },
+    async read(key: string, readOptions?: ReadOptions): Promise<StoredValue | null> {
+      await strike('read');
+      return inner.read(key, readOptions);
+    },
+    async write(key: string, data: Uint8Array, writeOptions?: WriteOptions): Promise<void> {
+      await strike('write');
+      return inner.write(key, data, writeOptions);
+    },
+    async delete(key: string): Promise<void> {
+      await strike('delete');
+      return inner.delete(key);
+    },
+    async *list(prefix: string): AsyncIterable<string> {
+      await strike('list');
+      yield* inner.list(prefix);
+    },
+    ...optional(
+      'stat',
+      inner.stat &&
+        (async (key: string): Promise<AdapterStat | null> => {
+          await strike('stat');
+          return (await inner.stat?.(key)) ?? null;
+        }),
+    ),
+    ...optional(
+      'touch',
+      inner.touch &&
+        (async (key: string, expiresAt: number) => {
+          await strike('touch');
+          return (await inner.touch?.(key, expiresAt)) ?? false;
+        }),
+    ),
+    ...optional(
+      'move',
+      inner.move &&
+        (async (from: string, to: string) => {
+          await strike('move');
+          return (await inner.move?.(from, to)) ?? false;
+        }),
+    ),
+    ...optional(
+      'cleanup',
+      inner.cleanup &&
+        (async (olderThanMs: number) => {
+          await strike('cleanup');
+          return (await inner.cleanup?.(olderThanMs)) ?? 0;
+        }),
+    ),
+    close: () => inner.close?.() ?? Promise.resolve(),
+  };
+}
