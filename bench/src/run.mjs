@@ -4,6 +4,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { memory } from './memory.mjs';
+import { scale } from './scale.mjs';
 import { storeLevel } from './store-level.mjs';
 import { machine, table, versionOf } from './util.mjs';
 
@@ -43,6 +45,29 @@ try {
       log,
     });
     sections.push(store.markdown);
+  }
+
+  if (wanted('http')) {
+    const { httpLevel } = await import('./http-level.mjs');
+    const http = await httpLevel({ root, quick, log });
+    sections.push(http.markdown);
+  }
+
+  if (wanted('scale')) {
+    const big = await scale({
+      root,
+      count: quick ? 50_000 : 1_000_000,
+      rounds: quick ? 2 : 3,
+      sample: quick ? 300 : 500,
+      seconds: quick ? 1 : 2,
+      log,
+    });
+    sections.push(big.markdown);
+  }
+
+  if (wanted('memory')) {
+    const heap = await memory({ root, count: quick ? 20_000 : 100_000, log });
+    sections.push(heap.markdown);
   }
 } finally {
   await rm(root, { recursive: true, force: true });

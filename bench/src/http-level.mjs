@@ -1,0 +1,348 @@
+// HTTP level: Fastify 5 + @fastify/cookie + @fastify/session (defaults) per contender, one
+// server process each (http-server.mjs) and autocannon in another (http-client.mjs), on
+// 127.0.0.1, contenders alternated round by round; the Redis rows on one redis-server of
+// the benchmark's own. After each run, every stored session must decode.
+import { execFileSync, fork } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { loadavg } from 'node:os';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { fmt, median, table, versionOf } from './util.mjs';
+
+const script = (name) => fileURLToPath(new URL(name, import.meta.url));
+const SERVER = script('./http-server.mjs');
+const CLIENT = script('./http-client.mjs');
+const REDIS_KEEPER = script('./redis-keeper.mjs');
+
+export const ROUTES = ['counter', 'whoami'];
+export const FILE_CONTENDERS = [
+  'sessionfs',
+  'sessionfs+cache',
+  'bare',
+  'memory',
+  'session-file-store',
+  'itrocks',
+];
+export const REDIS_CONTENDERS = ['sessionfs+redis', 'connect-redis'];
+const LABELS = {
+  sessionfs: 'sessionfs (node adapter, defaults)',
+  'sessionfs+cache': "sessionfs, `cache: { mode: 'shared' }`",
+  bare: 'bare file store (temp + rename)',
+  memory: "MemoryStore (@fastify/session's, the ceiling)",
+  'session-file-store': 'session-file-store 1.5.0',
+  itrocks: '@itrocks/fastify-file-session-store 0.0.11',
+  'sessionfs+redis': 'sessionfs + @sessionfs/adapter-redis',
+  'connect-redis': 'connect-redis 9 (`redis` client)',
+};
+// [route, contender, compared with, floor]: ratios of req/s within a round, median.
+const TARGETS = [
+  ['counter', 'sessionfs', 'memory', 0.5],
+  ['counter', 'sessionfs', 'session-file-store', 3],
+  ['whoami', 'sessionfs', 'memory', 0.8],
+  ['counter', 'sessionfs+redis', 'connect-redis', 1],
+  ['whoami', 'sessionfs+redis', 'connect-redis', 1],
+];
+// Shown for information: the cached variant against the same, and sessionfs against the floor.
+const INFO = [
+  ['counter', 'sessionfs+cache', 'memory'],
+  ['counter', 'sessionfs+cache', 'session-file-store'],
+  ['whoami', 'sessionfs+cache', 'memory'],
+  ['counter', 'sessionfs', 'bare'],
+  ['whoami', 'sessionfs', 'bare'],
+];
+
+/** Every child process started and not yet exited, killed if this process goes. */
+const live = new Set();
+const killAll = () => {
+  for (const child of live) child.kill('SIGKILL');
+};
+
+/**
+ * Forks `file` with an IPC channel. `next(key, ms)` resolves the next message's `key`, or
+ * rejects (and kills the child) when it exits first or `ms` passes. Untracked children are
+ * not killed with the others: they clean up and exit when the channel closes.
+ */
+export function start(file, args, execArgv = [], tracked = true) {
+  const child = fork(file, args, { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], execArgv });
+  if (tracked) live.add(child);
+  let stderr = '';
+  child.stderr.on('data', (chunk) => {
+    stderr = (stderr + chunk).slice(-4_000);
+  });
+  const exited = new Promise((resolve) => {
+    child.once('exit', (code, signal) => {
+      live.delete(child);
+      resolve(code ?? signal);
+    });
+  });
+  const next = (key, ms) =>
+    new Promise((resolve, reject) => {
+      const done = () => {
+        clearTimeout(timer);
+        child.off('message', onMessage);
+        child.off('exit', onExit);
+      };
+      const fail = (why) => {
+        done();
+        child.kill('SIGKILL');
+        reject(new Error(`${basename(file)} ${args[0]}: ${why}\n${stderr}`));
+      };
+      const onMessage = (message) => {
+        if (message?.[key] === undefined) return;
+        done();
+        resolve(message[key]);
+      };
+      const onExit = (code, signal) => fail(`exited (${code ?? signal}) before sending ${key}`);
+      const timer = setTimeout(() => fail(`no ${key} within ${ms} ms`), ms);
+      child.on('message', onMessage);
+      child.once('exit', onExit);
+    });
+  /** Waits up to `ms` for the exit, then kills. */
+  const stop = async (ms = 10_000) => {
+    let timer;
+    await Promise.race([exited, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+    clearTimeout(timer);
+    child.kill('SIGKILL');
+    await exited;
+    return stderr;
+  };
+  return { child, next, stop };
+}
+
+/**
+ * One contender's run: a fresh server over `dir` (or Redis under `prefix`), the client
+ * logging `pool` visitors in and loading each route, then the decode check.
+ * `{ routes: { [route]: figures }, check, stderr }`.
+ */
+export async function runContender({ name, dir, redisUrl, prefix, load, execArgv }) {
+  const args = redisUrl ? [name, dir, redisUrl, prefix] : [name, dir];
+  const server = start(SERVER, args, execArgv);
+  try {
+    const port = await server.next('port', 30_000);
+    const client = start(CLIENT, [JSON.stringify({ ...load, port })]);
+    let routes;
+    try {
+      const budget = 120_000 + load.routes.length * (load.warmup + load.seconds + 30) * 1000;
+      routes = await client.next('result', budget);
+    } finally {
+      await client.stop();
+    }
+    server.child.send('check');
+    const check = await server.next('check', 120_000);
+    const stderr = await server.stop();
+    return { routes, check, stderr };
+  } finally {
+    await server.stop(0);
+  }
+}
+
+/**
+ * Starts the benchmark's redis-server in a keeper process, which removes it when told to
+ * (`destroy()`) or when this process goes, however it goes.
+ */
+export async function startRedis() {
+  const keeper = start(REDIS_KEEPER, ['redis'], [], false);
+  const url = await keeper.next('url', 30_000);
+  return {
+    url,
+    destroy: async () => {
+      if (keeper.child.connected) keeper.child.send('stop');
+      await keeper.stop(15_000);
+    },
+  };
+}
+
+const sum = (values) => values.reduce((a, b) => a + b, 0);
+
+/**
+ * The HTTP level. `quick`: 2 rounds of 1.5 s per route (about 2 minutes in all); otherwise
+ * 3 rounds of 10 s (about 11 minutes).
+ * Resolves `{ markdown, results }`.
+ */
+export async function httpLevel({
+  root,
+  quick,
+  log,
+  names = [...FILE_CONTENDERS, ...REDIS_CONTENDERS],
+  rounds = quick ? 2 : 3,
+  seconds = quick ? 1.5 : 10,
+  warmup = quick ? 0.5 : 2,
+  connections = 50,
+  pool = 1_000,
+}) {
+  const load = { pool, connections, warmup, seconds, routes: ROUTES };
+  let redis;
+  const onSignal = (signal) => {
+    killAll(); // the redis keeper removes its server once this process is gone
+    process.kill(process.pid, signal);
+  };
+  process.on('exit', killAll);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const perRound = [];
+  const load1 = [loadavg()[0]];
+  try {
+    if (names.some((name) => REDIS_CONTENDERS.includes(name))) {
+      redis = await startRedis();
+      log(`http level: redis-server ${redis.url}`);
+    }
+    for (let round = 0; round < rounds; round += 1) {
+      const order = names.map((_, i) => names[(i + round) % names.length]);
+      const measured = {};
+      for (const name of order) {
+        const dir = join(root, 'http', `${name.replace(/\W/g, '-')}-${round}`);
+        await mkdir(dir, { recursive: true });
+        const isRedis = REDIS_CONTENDERS.includes(name);
+        const run = await runContender({
+          name,
+          dir,
+          redisUrl: isRedis ? redis.url : undefined,
+          prefix: `bench${round}:${name}:`,
+          load,
+        });
+        measured[name] = run;
+        const { counter, whoami } = run.routes;
+        log(
+          `http level: round ${round + 1}/${rounds} ${name}: counter ${fmt(counter.rps)} req/s, whoami ${fmt(whoami.rps)} req/s, ${run.check.failed} failed decodes`,
+        );
+        if (run.stderr.trim()) log(`http level: ${name} server stderr: ${run.stderr.trim()}`);
+      }
+      perRound.push(measured);
+    }
+  } finally {
+    process.off('exit', killAll);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    killAll();
+    await redis?.destroy();
+  }
+  load1.push(loadavg()[0]);
+  return report({ perRound, names, load, rounds, load1 });
+}
+
+/** Versions behind the Redis rows: redis-server, and the clients of both contenders. */
+function redisVersions() {
+  const server = /v=([\d.]+)/.exec(execFileSync('redis-server', ['--version']).toString())?.[1];
+  const adapter = createRequire(createRequire(import.meta.url).resolve('@sessionfs/adapter-redis'));
+  const ioredis = adapter('ioredis/package.json').version;
+  return `redis-server ${server}; connect-redis ${versionOf('connect-redis')} over redis ${versionOf('redis')}; @sessionfs/adapter-redis over ioredis ${ioredis}`;
+}
+
+/** Tables and plain numbers from the rounds' measurements. */
+function report({ perRound, names, load, rounds, load1 }) {
+  const contenders = {};
+  for (const name of names) {
+    const runs = perRound.map((r) => r[name]);
+    const entry = {};
+    for (const route of ROUTES) {
+      const figures = runs.map((run) => run.routes[route]);
+      entry[route] = {
+        rps: median(figures.map((f) => f.rps)),
+        p99: median(figures.map((f) => f.p99)),
+        errors: sum(figures.map((f) => f.errors)),
+        non2xx: sum(figures.map((f) => f.non2xx)),
+      };
+    }
+    const last = runs.at(-1).check;
+    entry.stored = last.stored;
+    entry.loggedIn = last.loggedIn;
+    entry.otherFiles = last.other;
+    entry.unsettled = sum(runs.map((run) => run.check.unsettled));
+    entry.failedDecodes = sum(runs.map((run) => run.check.failed));
+    contenders[name] = entry;
+  }
+  const ratioIn = (route, a, b) =>
+    median(perRound.map((r) => r[a].routes[route].rps / r[b].routes[route].rps));
+  const ratios = [...TARGETS, ...INFO]
+    .filter(([, a, b]) => names.includes(a) && names.includes(b))
+    .map(([route, contender, versus, target]) => {
+      const ratio = ratioIn(route, contender, versus);
+      return { route, contender, versus, ratio, target, met: target ? ratio >= target : undefined };
+    });
+
+  const header = [
+    'contender',
+    'counter req/s',
+    'p99 ms',
+    'errors',
+    'non-2xx',
+    'who-am-I req/s',
+    'p99 ms',
+    'errors',
+    'non-2xx',
+    'sessions after (logged in / stored)',
+    'failed decodes',
+  ];
+  const row = (name) => {
+    const c = contenders[name];
+    const route = (r) => [fmt(r.rps), String(r.p99), fmt(r.errors), fmt(r.non2xx)];
+    return [
+      LABELS[name] ?? name,
+      ...route(c.counter),
+      ...route(c.whoami),
+      name === 'memory'
+        ? `${fmt(c.loggedIn)} / ${fmt(c.stored)} (in memory)`
+        : `${fmt(c.loggedIn)} / ${fmt(c.stored)}`,
+      name === 'memory' ? 'n/a' : fmt(c.failedDecodes),
+    ];
+  };
+  const how = `req/s and p99: median of ${rounds} rounds of ${load.seconds} s per route (after ${load.warmup} s of warm-up), ${load.connections} connections, ${fmt(load.pool)} pre-created session cookies, contenders alternated round by round, each in a fresh server process; errors, non-2xx and failed decodes summed over the rounds; sessions after the last round's run. 1-minute load average ${load1.map((v) => v.toFixed(2)).join(' at the start, ')} at the end (on 2 cores, anything above the benchmark's own ~2 means other work competed)._`;
+  const sections = [];
+  const files = names.filter((name) => !REDIS_CONTENDERS.includes(name));
+  const redis = names.filter((name) => REDIS_CONTENDERS.includes(name));
+  const routes =
+    '`GET /counter` changes the session on every request (`views++`); `GET /whoami` only reads it (returns the stored name). Fastify 5, @fastify/cookie, @fastify/session defaults (`rolling: true`, `saveUninitialized: true`), `cookie.maxAge` one day.';
+  if (files.length) {
+    sections.push(
+      `### HTTP level: file stores and the in-memory ceiling\n\n${routes}\n_${how}\n\n${table(header, files.map(row))}`,
+    );
+  }
+  if (redis.length) {
+    sections.push(
+      `### HTTP level: Redis (one local redis-server, persistence off)\n\n_Same routes and load; ${redisVersions()}._\n\n${table(header, redis.map(row))}`,
+    );
+  }
+  // Every run must end clean: no error, no non-2xx, every session decodes and is still there.
+  const problems = names.flatMap((name) => {
+    const c = contenders[name];
+    const found = [];
+    for (const route of ROUTES) {
+      if (c[route].errors || c[route].non2xx) {
+        found.push(`${route}: ${c[route].errors} errors, ${c[route].non2xx} non-2xx`);
+      }
+    }
+    if (c.failedDecodes) found.push(`${c.failedDecodes} sessions that do not decode`);
+    if (c.unsettled) found.push(`${c.unsettled} store calls still in flight 10 s after a run`);
+    if (c.otherFiles) {
+      found.push(`${c.otherFiles} other entries (temp files?) left beside the sessions`);
+    }
+    if (c.loggedIn !== load.pool || c.stored !== load.pool) {
+      found.push(`${c.loggedIn} logged-in sessions of ${c.stored} stored, ${load.pool} expected`);
+    }
+    return found.map((text) => `${LABELS[name] ?? name}: ${text}`);
+  });
+  sections.push(
+    problems.length
+      ? `**Correctness: NOT clean.** ${problems.join('; ')}.`
+      : `Correctness: every run ended with 0 errors, 0 non-2xx, every stored session decoding (${names.includes('memory') ? 'MemoryStore aside: it keeps live objects' : 'all contenders'}), and the ${fmt(load.pool)} logged-in sessions, no more, still there.`,
+  );
+  if (ratios.length) {
+    const label = (name) => LABELS[name]?.split(' (')[0] ?? name;
+    sections.push(
+      `### HTTP level: ratios of req/s (within a round, median of ${rounds})\n\n${table(
+        ['route', 'ratio', 'measured', 'target'],
+        ratios.map((r) => [
+          r.route === 'counter' ? 'counter' : 'who am I',
+          `${label(r.contender)} / ${label(r.versus)}`,
+          Number.isFinite(r.ratio) ? `${r.ratio.toFixed(2)}x` : 'n/a',
+          r.target ? `≥ ${r.target}x: ${r.met ? 'met' : '**NOT met**'}` : '(information)',
+        ]),
+      )}`,
+    );
+  }
+  return {
+    markdown: sections.join('\n\n'),
+    results: { rounds, ...load, load1, contenders, ratios, clean: problems.length === 0 },
+  };
+}
