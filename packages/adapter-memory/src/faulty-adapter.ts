@@ -171,7 +171,7 @@ export function createFaultyAdapter(options: FaultyAdapterOptions = {}): FaultyA
       await strike('read');
       return inner.read(key, readOptions);
     },
-    async write(key: string, data: Uint8Array, writeOptions?: WriteOptions): Promise<void> {
+    async write(key: string, data: Uint8Array, writeOptions?: WriteOptions) {
       await strike('write');
       return inner.write(key, data, writeOptions);
     },

@@ -16,6 +16,7 @@ import {
   SessionStoreError,
   type StoredValue,
   type WriteOptions,
+  type WriteResult,
 } from '@sessionfs/core';
 import { retryOnFdPressure } from './fd-pressure.js';
 import { errnoCode, toStoreError } from './fs-errors.js';
@@ -96,6 +97,8 @@ const SYNC_CALLS_PER_TURN = 32;
 const CAPABILITIES: AdapterCapabilities = Object.freeze({
   storesExpiry: true,
   nativeExpiry: false,
+  // Later expiries read back as "never": the store keeps them in the record.
+  expiresUntil: NEVER_EXPIRES_MTIME_MS - 1,
 });
 
 /** An `FsAdapter` over a directory of files. */
@@ -189,7 +192,7 @@ class DirectoryAdapter implements NodeAdapter {
     }
   }
 
-  async write(key: string, data: Uint8Array, options: WriteOptions = {}): Promise<void> {
+  async write(key: string, data: Uint8Array, options: WriteOptions = {}): Promise<WriteResult> {
     const path = this.pathOf(key);
     const mtime = mtimeSecondsFor(options.expiresAt);
     // Random, fixed-length, dot-prefixed: never collides across processes, never
@@ -204,9 +207,10 @@ class DirectoryAdapter implements NodeAdapter {
       }
     }
     try {
-      await this.withDirectory(() => this.writeTemp(temp, data, mtime));
+      const written = await this.withDirectory(() => this.writeTemp(temp, data, mtime));
       await this.fs.promises.rename(temp, path);
       if (this.fsync) await this.syncDirectory();
+      return written;
     } catch (error) {
       await this.fs.promises.unlink(temp).catch(() => {});
       throw toStoreError(error, 'write', path, key);
@@ -394,7 +398,13 @@ class DirectoryAdapter implements NodeAdapter {
   }
 
   /** The synchronous write: temp file, expiry, rename; the temp file removed on failure. */
-  private writeNow(key: string, temp: string, path: string, data: Uint8Array, mtime: number): void {
+  private writeNow(
+    key: string,
+    temp: string,
+    path: string,
+    data: Uint8Array,
+    mtime: number,
+  ): WriteResult {
     let fd: number;
     try {
       fd = this.fs.openSync(temp, 'wx', this.fileMode);
@@ -404,6 +414,7 @@ class DirectoryAdapter implements NodeAdapter {
       fd = this.fs.openSync(temp, 'wx', this.fileMode);
     }
     try {
+      let version = '';
       try {
         let written = 0;
         while (written < data.byteLength) {
@@ -411,6 +422,7 @@ class DirectoryAdapter implements NodeAdapter {
         }
         this.fs.futimesSync(fd, Date.now() / 1000, mtime);
         if (this.fsync) this.fs.fsyncSync(fd);
+        version = versionOf(this.fs.fstatSync(fd));
       } finally {
         this.fs.closeSync(fd);
       }
@@ -423,6 +435,7 @@ class DirectoryAdapter implements NodeAdapter {
           this.fs.closeSync(directory);
         }
       }
+      return { version };
     } catch (error) {
       try {
         this.fs.unlinkSync(temp);
@@ -433,12 +446,17 @@ class DirectoryAdapter implements NodeAdapter {
     }
   }
 
-  private async writeTemp(path: string, data: Uint8Array, mtime: number): Promise<void> {
+  /**
+   * Writes the temp file, and resolves the version of what it holds: the rename keeps the
+   * inode, birth time and size, so this is the version the key has once renamed.
+   */
+  private async writeTemp(path: string, data: Uint8Array, mtime: number): Promise<WriteResult> {
     const handle = await retryOnFdPressure(() => this.fs.promises.open(path, 'wx', this.fileMode));
     try {
       await handle.writeFile(data);
       await handle.utimes(Date.now() / 1000, mtime);
       if (this.fsync) await handle.sync();
+      return { version: versionOf(await handle.stat()) };
     } finally {
       await handle.close();
     }
@@ -490,11 +508,18 @@ function describe(stats: Stats): AdapterStat {
   return {
     size: stats.size,
     ...(mtimeMs < NEVER_EXPIRES_MTIME_MS ? { expiresAt: mtimeMs } : {}),
-    // Every write renames a new file into place: a new inode with its own birth time
-    // (inode numbers are reused, birth times are not). A touch changes neither, so moving
-    // the expiry leaves the version, and any cached copy, valid.
-    version: `${stats.ino}:${stats.birthtimeMs}:${stats.size}`,
+    version: versionOf(stats),
   };
+}
+
+/**
+ * Every write renames a new file into place: a new inode with its own birth time (inode
+ * numbers are reused, birth times are not). A touch changes neither, so moving the expiry
+ * leaves the version, and any cached copy, valid; a rename keeps both, so the temp file's
+ * version is the key's once renamed.
+ */
+function versionOf(stats: Stats): string {
+  return `${stats.ino}:${stats.birthtimeMs}:${stats.size}`;
 }
 
 function mtimeSecondsFor(expiresAt: number | undefined): number {

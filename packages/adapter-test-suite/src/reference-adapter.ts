@@ -81,6 +81,7 @@ export function createReferenceAdapter(options: ReferenceAdapterOptions = {}): F
         expiresAt: writeOptions.expiresAt,
         version: versions,
       });
+      return { version: String(versions) };
     },
 
     async delete(key: string) {

@@ -401,6 +401,15 @@ function describeStat<A extends FsAdapter>(get: () => A, options: AdapterSuiteOp
       expect(await adapter.stat?.('k')).toBeNull();
     });
 
+    it('write resolves the version that stat then reports, if it resolves one', async () => {
+      const adapter = get();
+      for (const value of ['first', 'second', 'second']) {
+        const written = await adapter.write('k', bytes(value));
+        const stat = await adapter.stat?.('k');
+        if (written?.version !== undefined) expect(written.version).toBe(stat?.version);
+      }
+    });
+
     it('read reports the same metadata as stat', async () => {
       const adapter = get();
       const expiresAt = Date.now() + 120_000;
@@ -424,6 +433,21 @@ function describeExpiry<A extends FsAdapter>(get: () => A, options: AdapterSuite
         await adapter.write('forever', bytes('v'));
         expect((await adapter.stat?.('timed'))?.expiresAt).toBe(expiresAt);
         expect((await adapter.stat?.('forever'))?.expiresAt).toBeUndefined();
+      });
+
+      it('keeps any expiry up to capabilities.expiresUntil, and reports none past it', async () => {
+        const adapter = get();
+        const until = adapter.capabilities.expiresUntil;
+        const far = Date.UTC(2100, 0, 1, 0, 0, 0, 7);
+        if (until === undefined || until >= far) {
+          await adapter.write('far', bytes('v'), { expiresAt: far });
+          expect((await adapter.stat?.('far'))?.expiresAt).toBe(far);
+          return;
+        }
+        await adapter.write('last', bytes('v'), { expiresAt: until });
+        await adapter.write('past', bytes('v'), { expiresAt: until + 1_000 });
+        expect((await adapter.stat?.('last'))?.expiresAt).toBe(until);
+        expect((await adapter.stat?.('past'))?.expiresAt).toBeUndefined();
       });
 
       it('an overwrite without expiresAt clears the expiry', async () => {

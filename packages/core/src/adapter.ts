@@ -57,8 +57,14 @@ export interface FsAdapter {
    *   in the adapter.
    * - The adapter may keep a reference to `data` only until the promise settles, and
    *   must not modify it.
+   * - An adapter whose `stat` reports versions resolves the version of the value this
+   *   very write stored (a file adapter takes it from the temp file's handle before the
+   *   rename). The store cannot learn it with a `stat` afterwards: another process may
+   *   have written in between, and taking that write's version for its own would make
+   *   the store skip a later save as unchanged, or serve a stale cached copy.
    */
-  write(key: string, data: Uint8Array, options?: WriteOptions): Promise<void>;
+  // biome-ignore lint/suspicious/noConfusingVoidType: adapters written before WriteResult resolve void, and stay valid.
+  write(key: string, data: Uint8Array, options?: WriteOptions): Promise<WriteResult | void>;
 
   /** Removes `key`. Idempotent: deleting a missing key resolves normally. */
   delete(key: string): Promise<void>;
@@ -88,7 +94,8 @@ export interface FsAdapter {
    * Moves the expiry of an existing value to `expiresAt` without rewriting its data,
    * so that a session whose content did not change costs far less than a write.
    * Resolves `true` when the key existed, `false` (and creates nothing) when it did not.
-   * Present only on adapters with `capabilities.storesExpiry`.
+   * Present only on adapters with `capabilities.storesExpiry`; an expiry past
+   * `capabilities.expiresUntil` is not kept (the store rewrites the value instead).
    */
   touch?(key: string, expiresAt: number): Promise<boolean>;
 
@@ -128,6 +135,13 @@ export interface AdapterCapabilities {
    * only for its own bookkeeping.
    */
   readonly nativeExpiry: boolean;
+  /**
+   * The latest expiry (epoch ms) that `write`, `touch` and `stat` keep; a later one reads
+   * back as no expiry (file times end in 2038 on many filesystems). The store then keeps
+   * the expiry in the record only, and rewrites the record instead of moving its expiry
+   * with `touch`. Omitted: any expiry is kept.
+   */
+  readonly expiresUntil?: number;
 }
 
 /** Options of {@link FsAdapter.read}. */
@@ -140,6 +154,15 @@ export interface ReadOptions {
 export interface WriteOptions {
   /** Absolute expiry in epoch milliseconds; omitted means the value never expires. */
   expiresAt?: number;
+}
+
+/** What {@link FsAdapter.write} resolves, if anything. */
+export interface WriteResult {
+  /**
+   * The version of the value just written, as `stat` reports it until the value changes
+   * again. Adapters that report no versions resolve `undefined` (or nothing).
+   */
+  readonly version?: string;
 }
 
 /** What {@link FsAdapter.read} resolves: the bytes and their metadata. */

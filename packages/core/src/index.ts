@@ -5,6 +5,7 @@ export type {
   ReadOptions,
   StoredValue,
   WriteOptions,
+  WriteResult,
 } from './adapter.js';
 export { jsonCodec, type SessionCodec } from './codec.js';
 export {

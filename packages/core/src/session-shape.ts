@@ -32,6 +32,18 @@ function ownFields(value: Fields): Fields {
   return Object.fromEntries(Object.entries(value));
 }
 
+/** The latest time a `Date` holds (year 275760): later expiries are kept as this. */
+const LATEST_MS = 8.64e15;
+
+/**
+ * An expiry the record header, file times and `Date` can all hold: whole ms from 1970 (an
+ * earlier one is simply expired) to {@link LATEST_MS} (an `originalMaxAge` or `ttl` of
+ * centuries must not make the record unreadable).
+ */
+function representable(expiresAt: number): number {
+  return Math.min(Math.max(Math.round(expiresAt), 0), LATEST_MS);
+}
+
 /**
  * Splits a session into the data to encode and its expiry. The expiry comes from
  * `cookie.expires`, else `cookie.originalMaxAge` from now, else `ttl` from now.
@@ -49,15 +61,19 @@ export function prepareSession(session: unknown, now: number, ttl: number): Prep
     if (expires !== null && expires !== undefined) {
       const expiresAt = new Date(expires as string | number | Date).getTime();
       if (Number.isFinite(expiresAt)) {
-        return { body: { ...ownFields(session), cookie: rest }, expiresAt, cookieExpires: true };
+        return {
+          body: { ...ownFields(session), cookie: rest },
+          expiresAt: representable(expiresAt),
+          cookieExpires: true,
+        };
       }
     }
     const maxAge = cookie.originalMaxAge;
     if (typeof maxAge === 'number' && Number.isFinite(maxAge) && maxAge > 0) {
-      return { body: session, expiresAt: now + maxAge, cookieExpires: false };
+      return { body: session, expiresAt: representable(now + maxAge), cookieExpires: false };
     }
   }
-  return { body: session, expiresAt: now + ttl, cookieExpires: false };
+  return { body: session, expiresAt: representable(now + ttl), cookieExpires: false };
 }
 
 /** Puts `cookie.expires` back into a decoded session, as the ISO string JSON gives. */

@@ -300,8 +300,9 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
     }
 
     const record = encodeRecord({ ...prepared, digest }, payload);
+    let version: string | undefined;
     try {
-      await this.adapter.write(key, record, { expiresAt: prepared.expiresAt });
+      version = (await this.adapter.write(key, record, { expiresAt: prepared.expiresAt }))?.version;
     } catch (error) {
       this.known.delete(key);
       throw this.failure(error, 'write');
@@ -310,7 +311,10 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
       digest,
       cookieExpires: prepared.cookieExpires,
       expiresAt: prepared.expiresAt,
-      version: await this.versionAfterWrite(key),
+      // The version of this very write, from the adapter: a stat now could describe a
+      // write another process made meanwhile. Without one, the next save writes again.
+      // An exclusive store needs none: nobody else writes.
+      version: this.exclusive ? undefined : version,
       payload: this.caching ? payload : undefined,
     });
   }
@@ -318,14 +322,19 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
   async touch(id: string, session: S): Promise<void> {
     this.assertOpen();
     const key = sessionKey(id);
-    if (!this.storesExpiry) return this.set(id, session);
     const { expiresAt } = this.prepare(session);
+    if (!this.keepsExpiry(expiresAt)) return this.rewriteExpiry(key, expiresAt);
+    const now = this.now();
     const known = this.known.get(key);
-    if (known) {
+    if (known && known.expiresAt > now) {
       await this.moveExpiry(key, expiresAt, known);
       return;
     }
+    // Not read here, or expired when last seen: an expired session is gone, and moving
+    // its expiry would bring it back. Only a live one is moved.
     try {
+      const stat = (await this.adapter.stat?.(key)) ?? null;
+      if (stat === null || (stat.expiresAt ?? Number.POSITIVE_INFINITY) <= now) return;
       await this.adapter.touch?.(key, expiresAt);
     } catch (error) {
       throw this.failure(error, 'touch');
@@ -511,17 +520,20 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
     }
   }
 
-  /**
-   * The version of the record this store just wrote, so that the next unchanged `set`
-   * can be skipped with a stat. Only needed when other processes may write too.
-   */
-  private async versionAfterWrite(key: string): Promise<string | undefined> {
-    if (this.exclusive || !this.adapter.stat) return undefined;
-    return (await this.adapter.stat(key).catch(() => null))?.version;
+  /** Whether the adapter can hold `expiresAt` itself, so that `touch` can move it there. */
+  private keepsExpiry(expiresAt: number): boolean {
+    return (
+      this.storesExpiry &&
+      expiresAt <= (this.adapter.capabilities.expiresUntil ?? Number.POSITIVE_INFINITY)
+    );
   }
 
-  /** Moves the stored expiry without a rewrite; false when the record is gone. */
+  /**
+   * Moves the stored expiry without a rewrite; false when the record is gone, or when the
+   * adapter cannot hold that expiry (the caller writes instead).
+   */
   private async moveExpiry(key: string, expiresAt: number, known: Known): Promise<boolean> {
+    if (!this.keepsExpiry(expiresAt)) return false;
     let moved: boolean;
     try {
       moved = (await this.adapter.touch?.(key, expiresAt)) ?? false;
@@ -534,6 +546,32 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
     }
     known.expiresAt = expiresAt;
     return true;
+  }
+
+  /**
+   * `touch` where the adapter cannot move the expiry (it keeps none of its own, or not
+   * that far ahead): the record is written again with its data as it is and the new
+   * expiry, if it is live. (Writing the session handed to `touch` instead would bring back
+   * a destroyed or expired session.) A read then a write, which the contract cannot make
+   * one: a write landing in between is lost. Adapters that keep expiries never get here
+   * but for expiries past their `expiresUntil`.
+   */
+  private async rewriteExpiry(key: string, expiresAt: number): Promise<void> {
+    this.known.delete(key);
+    try {
+      const value = await this.adapter.read(key, { maxBytes: this.maxRecordBytes });
+      const record = value && parseRecord(value.data);
+      if (!record || 'corrupt' in record) return;
+      const storedExpiry = this.storesExpiry
+        ? (value.expiresAt ?? record.expiresAt)
+        : record.expiresAt;
+      if (storedExpiry <= this.now()) return;
+      await this.adapter.write(key, encodeRecord({ ...record, expiresAt }, record.payload), {
+        expiresAt,
+      });
+    } catch (error) {
+      throw this.failure(error, 'touch');
+    }
   }
 
   /** Removes an expired record, unless another process renewed it since it was read. */

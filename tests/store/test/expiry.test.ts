@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { createMemoryAdapter } from '@sessionfs/adapter-memory';
+import { createReferenceAdapter } from '@sessionfs/adapter-test-suite';
 import { sessionKey } from '@sessionfs/core';
 import { describe, expect, it } from 'vitest';
 import {
@@ -11,6 +12,7 @@ import {
   HOUR,
   instrument,
   openStore,
+  spyLogger,
   virtualClock,
 } from './helpers.js';
 
@@ -81,6 +83,78 @@ describe.each(adapters)('expiry over the %s adapter', (_, createAdapter) => {
     expect(await store.length()).toBe(0);
   });
 
+  it('moves an expiry past 2038-01-19, where file times stop, by a save or a touch', async () => {
+    const clock = virtualClock();
+    const store = openStore({ adapter: await createAdapter(), now: clock.now });
+    const until = (date: number) => fastifySession(clock.now(), { v: 1 }, date - clock.now());
+    await store.set('id', until(Date.UTC(2037, 11, 31)));
+    // A rolling save of the same data: an expiry move, where the adapter can make it.
+    await store.set('id', until(Date.UTC(2040, 0, 1)));
+    expect(await store.get('id')).toEqual(until(Date.UTC(2040, 0, 1)));
+    await store.touch('id', until(Date.UTC(2041, 0, 1)));
+    expect(await openStore({ adapter: store.adapter, now: clock.now }).get('id')).toMatchObject({
+      cookie: { expires: '2041-01-01T00:00:00.000Z' },
+      v: 1,
+    });
+    clock.advance(Date.UTC(2040, 6, 1) - clock.now());
+    expect(await store.get('id')).not.toBeNull();
+  });
+
+  it('touch of a session destroyed under it writes nothing, also once it is back', async () => {
+    const clock = virtualClock();
+    const adapter = await createAdapter();
+    const spy = instrument(adapter);
+    const mine = openStore({ adapter: spy.adapter, now: clock.now });
+    const theirs = openStore({ adapter, now: clock.now });
+    await mine.set('id', fastifySession(clock.now(), { owner: 'mine' }));
+    // Another process destroys the session as this touch runs, then saves a new one.
+    const touch = spy.adapter.touch;
+    spy.adapter.touch = async (key, expiresAt) => {
+      await theirs.destroy('id');
+      const moved = (await touch?.(key, expiresAt)) ?? false;
+      await theirs.set('id', fastifySession(clock.now(), { owner: 'theirs' }));
+      return moved;
+    };
+    spy.reset();
+    await mine.touch('id', fastifySession(clock.now(), {}, 2 * HOUR));
+    expect(spy.calls.write).toBe(0);
+    expect(await theirs.get('id')).toEqual(fastifySession(clock.now(), { owner: 'theirs' }));
+  });
+
+  it('touch of an expired session revives nothing, whether this store read it or not', async () => {
+    const clock = virtualClock();
+    const adapter = await createAdapter();
+    const store = openStore({ adapter, now: clock.now });
+    const stranger = openStore({ adapter, now: clock.now });
+    await store.set('seen', fastifySession(clock.now(), {}, 1_000));
+    await store.set('unseen', fastifySession(clock.now(), {}, 1_000));
+    clock.advance(1_000);
+    await store.touch('seen', fastifySession(clock.now()));
+    await stranger.touch('unseen', fastifySession(clock.now()));
+    expect(await store.length()).toBe(0);
+    expect(await store.get('seen')).toBeNull();
+    expect(await stranger.get('unseen')).toBeNull();
+  });
+
+  it('stores any expiry a session states: before 1970 is expired, centuries ahead reads back', async () => {
+    const clock = virtualClock();
+    const adapter = await createAdapter();
+    const logger = spyLogger();
+    const store = openStore({ adapter, now: clock.now, logger });
+    const forever = openStore({ adapter, now: clock.now, logger, ttl: 1e20 });
+    await store.set('1969', { cookie: { expires: '1969-12-31T23:59:59.999Z' }, n: 1 });
+    await store.set('max-age', { cookie: { originalMaxAge: 1e300 }, n: 2 });
+    await forever.set('ttl', { n: 3 });
+    await store.set('touched', fastifySession(clock.now(), { n: 4 }));
+    await store.touch('touched', { cookie: { originalMaxAge: 1e300 } });
+    expect(await store.get('1969')).toBeNull();
+    expect(await store.get('max-age')).toEqual({ cookie: { originalMaxAge: 1e300 }, n: 2 });
+    expect(await store.get('ttl')).toEqual({ n: 3 });
+    expect(await store.get('touched')).toMatchObject({ n: 4 });
+    expect(logger.warn).not.toHaveBeenCalled();
+    expect((await collect(adapter.list(''))).length).toBe(3);
+  });
+
   it('reap removes exactly the expired sessions and leaves other files alone', async () => {
     const clock = virtualClock();
     const adapter = await createAdapter();
@@ -94,6 +168,26 @@ describe.each(adapters)('expiry over the %s adapter', (_, createAdapter) => {
     expect(await store.length()).toBe(15);
     expect(await store.get('s30')).toEqual(fastifySession(clock.now() - 1_000, { i: 30 }, HOUR));
     expect(await adapter.read('foreign.file')).not.toBeNull();
+  });
+});
+
+describe('touch over an adapter that keeps no expiry of its own', () => {
+  it('moves the expiry of a live session, keeps its data, and creates nothing', async () => {
+    const clock = virtualClock();
+    const { stat: _, touch: __, ...reference } = createReferenceAdapter();
+    const adapter = { ...reference, capabilities: { storesExpiry: false, nativeExpiry: false } };
+    const store = openStore({ adapter, now: clock.now });
+    await store.set('live', fastifySession(clock.now(), { views: 2 }, 10_000));
+    await store.set('expired', fastifySession(clock.now(), { views: 1 }, 1_000));
+    await store.set('destroyed', fastifySession(clock.now(), { views: 1 }, 10_000));
+    await store.destroy('destroyed');
+    clock.advance(5_000);
+    const renewed = fastifySession(clock.now(), {}, 10_000);
+    for (const id of ['live', 'expired', 'destroyed', 'missing']) await store.touch(id, renewed);
+    expect(await store.get('live')).toEqual(fastifySession(clock.now(), { views: 2 }, 10_000));
+    expect(await collect(store.ids())).toEqual(['live']);
+    clock.advance(9_999);
+    expect(await store.get('live')).not.toBeNull();
   });
 });
 

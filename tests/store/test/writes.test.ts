@@ -157,6 +157,38 @@ describe.each(adapters)('unchanged writes over the %s adapter', (_, createAdapte
     await mine.set('id', { owner: 'mine' });
     expect(await theirs.get('id')).toEqual({ owner: 'mine' });
   });
+
+  it.each([
+    ['off', false],
+    ['shared', { mode: 'shared' }],
+  ] as const)(
+    'never takes the version of a write that lands right after its own (cache %s)',
+    async (_, cache) => {
+      const adapter = await createAdapter();
+      const spy = instrument(adapter);
+      const mine = openStore({ adapter: spy.adapter, cache });
+      const theirs = openStore({ adapter });
+      // Another process renames its file over the key just after this store's write.
+      const write = spy.adapter.write;
+      let racing = true;
+      spy.adapter.write = async (key, data, options) => {
+        const written = await write(key, data, options);
+        if (racing) {
+          racing = false;
+          await theirs.set('id', { owner: 'theirs' });
+        }
+        return written;
+      };
+      // Saving the same session again is a write, not "unchanged": the disk holds theirs.
+      await mine.set('id', { owner: 'mine' });
+      await mine.set('id', { owner: 'mine' });
+      expect(await theirs.get('id')).toEqual({ owner: 'mine' });
+      // Nor does a cached copy pass for what the disk holds.
+      racing = true;
+      await mine.set('id', { owner: 'mine', again: true });
+      expect(await mine.get('id')).toEqual({ owner: 'theirs' });
+    },
+  );
 });
 
 const HOUR_MINUS_ONE = 60 * 60 * 1000 - 1;
