@@ -1,0 +1,318 @@
+// Hostile input: arbitrary session ids (unicode, separators, NUL, dots, very long) and
+// arbitrary session values (deep nesting, huge strings, prototype-pollution keys, odd
+// cookies), through a store on the node adapter over a real directory. Nothing may land
+// outside the directory, crash, pollute prototypes, or read back other than written.
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createNodeAdapter } from '@sessionfs/adapter-node';
+import {
+  createSessionStore,
+  ErrorCodes,
+  MAX_ID_BYTES,
+  type SessionStore,
+  SessionStoreError,
+} from '@sessionfs/core';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordingLogger } from './support/logger.js';
+import { jsonRoundTrip, type SessionData, VirtualClock } from './support/model.js';
+import { collect } from './support/operations.js';
+import { SIZE } from './support/size.js';
+
+const HOUR = 60 * 60 * 1_000;
+const MAX_RECORD_BYTES = 1024 * 1024;
+/** The room the store's record header may take besides the encoded session. */
+const HEADER_ROOM = 96;
+
+const keyish = fc.oneof(
+  fc.string({ unit: 'grapheme', maxLength: 12 }),
+  fc.constantFrom(
+    '__proto__',
+    'constructor',
+    'prototype',
+    'toString',
+    'hasOwnProperty',
+    'valueOf',
+    'toJSON',
+    '__defineGetter__',
+    '',
+  ),
+);
+
+/** JSON values with hostile keys and binary strings (lone surrogates included). */
+const { value: jsonish } = fc.letrec((tie) => ({
+  value: fc.oneof(
+    { depthSize: 'small' },
+    fc.constant(null),
+    fc.boolean(),
+    fc.integer(),
+    fc.double({ noNaN: true, noDefaultInfinity: true }),
+    fc.string({ unit: 'binary', maxLength: 40 }),
+    fc.array(tie('value'), { maxLength: 4 }),
+    fc.dictionary(keyish, tie('value'), { maxKeys: 4 }),
+  ),
+}));
+
+/** `depth` levels of arrays, or of objects under an own `__proto__` key, one inside the other. */
+function nested(depth: number, inObjects: boolean): unknown {
+  let value: unknown = 'bottom';
+  // A computed key defines an own property; a literal `__proto__:` would set the prototype.
+  for (let level = 0; level < depth; level += 1)
+    value = inObjects ? { ['__proto__']: value } : [value];
+  return value;
+}
+
+const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
+  { weight: 6, arbitrary: jsonish },
+  // Deeper than JSON.stringify goes, around where it gives up, and well within.
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(fc.integer({ min: 1, max: 20_000 }), fc.boolean())
+      .map(([depth, inObjects]) => nested(depth, inObjects)),
+  },
+  // Huge strings, on both sides of the record bound.
+  {
+    weight: 1,
+    arbitrary: fc
+      .integer({ min: MAX_RECORD_BYTES - 4_096, max: MAX_RECORD_BYTES + 4_096 })
+      .map((length) => 'x'.repeat(length)),
+  },
+);
+
+/** A session: hostile keys and values, besides the cookie. */
+const hostileSession: fc.Arbitrary<SessionData> = fc
+  .dictionary(keyish, hostileValue, { maxKeys: 4 })
+  .map((data) => {
+    const { cookie: _, ...session } = data;
+    return session;
+  });
+
+const hostileId = fc.oneof(
+  fc.string({ unit: 'binary', maxLength: 130 }),
+  fc.string({ unit: 'grapheme', maxLength: 70 }),
+  fc.string({
+    unit: fc.constantFrom('/', '\\', '.', '..', '\0', ':', '%2e', '~', ' ', '\n', 'CON', 'é', '𝄞'),
+    maxLength: 60,
+  }),
+  fc.constantFrom(
+    '..',
+    '.',
+    '/',
+    '../../../../etc/passwd',
+    '..\\..\\windows',
+    'CON',
+    'nul',
+    '.hidden',
+    's.a',
+    'x'.repeat(MAX_ID_BYTES),
+    'x'.repeat(MAX_ID_BYTES + 1),
+    'é'.repeat(MAX_ID_BYTES / 2),
+    'é'.repeat(MAX_ID_BYTES / 2 + 1),
+    '\uD800',
+    'a\uDC00b',
+  ),
+);
+
+/** Documented: any well-formed string of 1 to MAX_ID_BYTES UTF-8 bytes is a session id. */
+function isStorableId(id: string): boolean {
+  return (
+    id.length > 0 && id.isWellFormed() && new TextEncoder().encode(id).byteLength <= MAX_ID_BYTES
+  );
+}
+
+/** Everything Object.prototype and Array.prototype hold, to spot any pollution. */
+function prototypesNow() {
+  return [Object.prototype, Array.prototype].map((prototype) =>
+    Object.entries(Object.getOwnPropertyDescriptors(prototype)),
+  );
+}
+
+/** Runs `call`, which must not throw synchronously; resolves how it settled. */
+function settle(call: () => Promise<unknown>) {
+  let pending: Promise<unknown>;
+  try {
+    pending = call();
+  } catch (error) {
+    throw new Error(`threw synchronously: ${String(error)}`);
+  }
+  return pending.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+}
+
+function expectCode(outcome: { ok: boolean; error?: unknown }, code: string, context: string) {
+  expect(outcome.ok, context).toBe(false);
+  expect(SessionStoreError.isInstance(outcome.error), context).toBe(true);
+  expect((outcome.error as SessionStoreError).code, context).toBe(code);
+}
+
+let root: string;
+let store: SessionStore<SessionData>;
+const clock = new VirtualClock(Date.UTC(2030, 0, 1));
+const log = recordingLogger();
+/** What every accepted id must read back as. */
+const stored = new Map<string, unknown>();
+const prototypes = prototypesNow();
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'sessionfs-hostile-'));
+  store = createSessionStore({
+    adapter: createNodeAdapter({ dir: join(root, 'sessions') }),
+    now: clock.now,
+    ttl: HOUR,
+    reapInterval: false,
+    logger: log.logger,
+  });
+});
+afterAll(async () => {
+  await store.close();
+  await rm(root, { recursive: true, force: true });
+});
+
+/** Sets `session` under `id` and checks what the store then holds, by the documented rules. */
+async function setAndReadBack(id: string, session: unknown, readsBack: unknown) {
+  const context = `id ${JSON.stringify(id)}`;
+  log.warnings.length = 0;
+  const outcome = await settle(() => store.set(id, session as SessionData));
+  if (!isStorableId(id)) {
+    expectCode(outcome, ErrorCodes.INVALID_ID, context);
+    expectCode(await settle(() => store.get(id)), ErrorCodes.INVALID_ID, context);
+    expectCode(await settle(() => store.destroy(id)), ErrorCodes.INVALID_ID, context);
+    return;
+  }
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(session);
+  } catch {
+    // Deeper than JSON.stringify goes: the store must refuse it, typed.
+  }
+  if (text === undefined) {
+    expectCode(outcome, ErrorCodes.ENCODE_FAILED, context);
+  } else if (new TextEncoder().encode(text).byteLength + HEADER_ROOM > MAX_RECORD_BYTES) {
+    expectCode(outcome, ErrorCodes.TOO_LARGE, context);
+  } else {
+    expect(outcome, context).toEqual({ ok: true, value: undefined });
+    stored.set(id, readsBack);
+  }
+  expect(await store.get(id), context).toEqual(stored.has(id) ? stored.get(id) : null);
+  expect(prototypesNow(), `${context}: prototypes untouched`).toEqual(prototypes);
+  expect(log.warnings, `${context}: nothing reads as corrupt`).toEqual([]);
+}
+
+/** After every property: the directory holds one file per accepted id, nothing else, nowhere else. */
+async function expectTidyDirectory() {
+  expect(await readdir(root)).toEqual(['sessions']);
+  const entries = await readdir(join(root, 'sessions'), { withFileTypes: true });
+  for (const entry of entries) {
+    expect(entry.isFile(), entry.name).toBe(true);
+    expect(entry.name).toMatch(/^s\.[a-z2-7]+$/);
+  }
+  expect(entries).toHaveLength(stored.size);
+  expect((await collect(store.ids())).sort()).toEqual([...stored.keys()].sort());
+  for (const [id, session] of stored) expect(await store.get(id), id).toEqual(session);
+}
+
+describe('hostile input', () => {
+  it('any id: stored safely inside the directory and read back as itself, or refused typed', async () => {
+    await fc.assert(
+      fc.asyncProperty(hostileId, fc.integer(), (id, n) => setAndReadBack(id, { n }, { n })),
+      { numRuns: SIZE.hostile.runs },
+    );
+    await expectTidyDirectory();
+  }, 300_000);
+
+  it('any session value: read back equal (JSON semantics), or refused typed', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: 9 }), hostileSession, (slot, session) => {
+        let readsBack: unknown;
+        try {
+          readsBack = jsonRoundTrip(session);
+        } catch {
+          readsBack = undefined;
+        }
+        return setAndReadBack(`value-${slot}`, session, readsBack);
+      }),
+      { numRuns: SIZE.hostile.runs },
+    );
+    await expectTidyDirectory();
+  }, 300_000);
+
+  it('any cookie: expires when it says, reads back as written until then, never reads as corrupt', async () => {
+    const cookieField = fc.oneof(
+      fc.constant(undefined),
+      fc.constant(null),
+      fc.date(),
+      fc.date({ noInvalidDate: true }).map((date) => date.toISOString()),
+      fc.integer(),
+      fc.double(),
+      fc.string({ maxLength: 30 }),
+      fc.constantFrom(1e300, Number.MAX_SAFE_INTEGER, -1, 0, 8.64e15),
+    );
+    const cookie = fc.oneof(
+      jsonish,
+      fc.record(
+        { expires: cookieField, originalMaxAge: cookieField, originalExpires: cookieField },
+        { requiredKeys: [] },
+      ),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 9 }),
+        cookie,
+        fc.dictionary(keyish, jsonish, { maxKeys: 3 }),
+        async (slot, cookieValue, data) => {
+          const id = `cookie-${slot}`;
+          const session = { ...data, cookie: cookieValue };
+          const expiresAt = statedExpiry(session, clock.now());
+          const readsBack = jsonRoundTrip(session) as SessionData;
+          if (expiresAt.fromCookieExpires) {
+            const restored = readsBack.cookie as Record<string, unknown>;
+            delete restored.originalExpires;
+            restored.expires = new Date(expiresAt.at).toISOString();
+          }
+          if (expiresAt.at > clock.now()) return setAndReadBack(id, session, readsBack);
+          // Already expired: accepted, and never returned.
+          log.warnings.length = 0;
+          await store.set(id, session);
+          stored.delete(id);
+          expect(await store.get(id)).toBeNull();
+          expect(log.warnings).toEqual([]);
+        },
+      ),
+      { numRuns: SIZE.hostile.runs },
+    );
+    await expectTidyDirectory();
+  }, 300_000);
+});
+
+/**
+ * The documented expiry rule: `cookie.expires` (any date `new Date` accepts), else
+ * `cookie.originalMaxAge` (a positive number of ms) from now, else the store's `ttl`;
+ * to the millisecond, as expiries are kept.
+ */
+function statedExpiry(session: { cookie?: unknown }, now: number) {
+  const { at, fromCookieExpires } = statedExpiryExactly(session, now);
+  return { at: Math.round(at), fromCookieExpires };
+}
+
+function statedExpiryExactly(session: { cookie?: unknown }, now: number) {
+  const cookie = session.cookie;
+  if (typeof cookie === 'object' && cookie !== null) {
+    const { expires, originalMaxAge } = cookie as Record<string, unknown>;
+    if (expires !== null && expires !== undefined) {
+      const at = new Date(expires as string | number | Date).getTime();
+      if (Number.isFinite(at)) return { at, fromCookieExpires: true };
+    }
+    if (
+      typeof originalMaxAge === 'number' &&
+      Number.isFinite(originalMaxAge) &&
+      originalMaxAge > 0
+    ) {
+      return { at: now + originalMaxAge, fromCookieExpires: false };
+    }
+  }
+  return { at: now + HOUR, fromCookieExpires: false };
+}

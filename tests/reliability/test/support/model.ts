@@ -1,0 +1,183 @@
+/**
+ * A plain in-memory model of the session store: what `get`, `set`, `touch`, `destroy`,
+ * `length`, `ids`, `entries`, `clear` and `reap` must do, written from the documented
+ * behaviour (core's README and the `SessionStore` JSDoc), not from the implementation.
+ * The model-based and the fault tests run the same operations on a real store and on
+ * this model, and compare every step.
+ */
+
+/** A clock that moves only when told, shared by the stores under test and the model. */
+export class VirtualClock {
+  constructor(private time: number) {}
+  readonly now = (): number => this.time;
+  advance(ms: number): void {
+    this.time += ms;
+  }
+}
+
+/** How a session states its lifetime, as `@fastify/session` and others shape it. */
+export type Lifetime =
+  /** `cookie.expires` (and `originalMaxAge`), as `@fastify/session` saves it. */
+  | { kind: 'cookie-expires'; ms: number }
+  /** `cookie.originalMaxAge` only. */
+  | { kind: 'max-age'; ms: number }
+  /** No cookie: the store's `ttl`. */
+  | { kind: 'ttl' };
+
+/** JSON data, as a session holds it besides its cookie. */
+export type SessionData = Record<string, unknown>;
+
+/** The session object a caller hands to the store, with the lifetime it states. */
+export function sessionOf(data: SessionData, lifetime: Lifetime, now: number): SessionData {
+  if (lifetime.kind === 'ttl') return { ...data };
+  const cookie: Record<string, unknown> = {
+    originalMaxAge: lifetime.ms,
+    path: '/',
+    httpOnly: true,
+  };
+  if (lifetime.kind === 'cookie-expires')
+    cookie.expires = new Date(now + lifetime.ms).toISOString();
+  return { ...data, cookie };
+}
+
+interface ModelRecord {
+  /** What reads return, less `cookie.expires` when the record restores it. */
+  readonly stored: SessionData;
+  /** Whether reads put `cookie.expires` back, from the expiry. */
+  readonly cookieExpires: boolean;
+  expiresAt: number;
+}
+
+/** JSON semantics: what the default codec gives back for `value`. */
+export function jsonRoundTrip<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
+}
+
+export interface ModelOptions {
+  /** The store's `ttl`. */
+  ttl: number;
+  /** The adapter removes expired values by itself (Redis): they vanish from listings too. */
+  nativeExpiry: boolean;
+  now: () => number;
+}
+
+export class StoreModel {
+  private readonly records = new Map<string, ModelRecord>();
+
+  constructor(private readonly options: ModelOptions) {}
+
+  /** An independent copy, to go back to when an operation failed and changed nothing. */
+  clone(): StoreModel {
+    const copy = new StoreModel(this.options);
+    for (const [id, record] of this.records) copy.records.set(id, { ...record });
+    return copy;
+  }
+
+  /** The record of `id` as the adapter still holds it, expired or not. */
+  private held(id: string): ModelRecord | undefined {
+    const record = this.records.get(id);
+    if (record && this.options.nativeExpiry && this.expired(record)) {
+      this.records.delete(id);
+      return undefined;
+    }
+    return record;
+  }
+
+  private expired(record: ModelRecord): boolean {
+    return record.expiresAt <= this.options.now();
+  }
+
+  private expiryOf(lifetime: Lifetime): number {
+    const now = this.options.now();
+    return lifetime.kind === 'ttl' ? now + this.options.ttl : now + lifetime.ms;
+  }
+
+  /** The live ids, sorted. */
+  private liveIds(): string[] {
+    return [...this.records.keys()].filter((id) => this.isLive(id)).sort();
+  }
+
+  isLive(id: string): boolean {
+    const record = this.held(id);
+    return record !== undefined && !this.expired(record);
+  }
+
+  get(id: string): SessionData | null {
+    const record = this.held(id);
+    if (!record) return null;
+    if (this.expired(record)) {
+      // An expired record that is read is removed.
+      this.records.delete(id);
+      return null;
+    }
+    const session = jsonRoundTrip(record.stored);
+    if (record.cookieExpires) {
+      (session.cookie as Record<string, unknown>).expires = new Date(
+        record.expiresAt,
+      ).toISOString();
+    }
+    return session;
+  }
+
+  set(id: string, data: SessionData, lifetime: Lifetime): void {
+    const session = sessionOf(data, lifetime, this.options.now());
+    const cookieExpires = lifetime.kind === 'cookie-expires';
+    if (cookieExpires) {
+      const { expires: _restoredOnRead, ...cookie } = session.cookie as Record<string, unknown>;
+      session.cookie = cookie;
+    }
+    this.records.set(id, {
+      stored: jsonRoundTrip(session),
+      cookieExpires,
+      expiresAt: this.expiryOf(lifetime),
+    });
+  }
+
+  /** Moves the expiry of a live session; creates nothing, and revives nothing. */
+  touch(id: string, lifetime: Lifetime): void {
+    const record = this.held(id);
+    if (!record || this.expired(record)) return;
+    record.expiresAt = this.expiryOf(lifetime);
+  }
+
+  destroy(id: string): void {
+    this.records.delete(id);
+  }
+
+  length(): number {
+    return this.liveIds().length;
+  }
+
+  ids(): string[] {
+    return this.liveIds();
+  }
+
+  /** The live sessions, sorted by id; reading them removes the expired ones. */
+  entries(): [string, SessionData][] {
+    return [...this.records.keys()].sort().flatMap((id): [string, SessionData][] => {
+      const session = this.get(id);
+      return session === null ? [] : [[id, session]];
+    });
+  }
+
+  /** Removes every record the adapter holds; resolves how many that was. */
+  clear(): number {
+    const count = [...this.records.keys()].filter((id) => this.held(id) !== undefined).length;
+    this.records.clear();
+    return count;
+  }
+
+  /** Removes expired records; a backend with native expiry needs no scan. */
+  reap(): { scanned: number; removed: number; leftovers: number } {
+    if (this.options.nativeExpiry) return { scanned: 0, removed: 0, leftovers: 0 };
+    const scanned = this.records.size;
+    let removed = 0;
+    for (const [id, record] of this.records) {
+      if (this.expired(record)) {
+        this.records.delete(id);
+        removed += 1;
+      }
+    }
+    return { scanned, removed, leftovers: 0 };
+  }
+}
