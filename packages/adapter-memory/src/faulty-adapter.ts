@@ -1,13 +1,4 @@
-import {
-  type AdapterStat,
-  type ErrorCode,
-  ErrorCodes,
-  type FsAdapter,
-  type ReadOptions,
-  SessionStoreError,
-  type StoredValue,
-  type WriteOptions,
-} from '@sessionfs/core';
+import { type ErrorCode, ErrorCodes, type FsAdapter, SessionStoreError } from '@sessionfs/core';
 import { createMemoryAdapter } from './memory-adapter.js';
 
 /** The adapter operations a fault can target. */
@@ -149,15 +140,23 @@ export function createFaultyAdapter(options: FaultyAdapterOptions = {}): FaultyA
     }
   }
 
-  const optional = <K extends 'stat' | 'touch' | 'move' | 'cleanup'>(
-    name: K,
-    method: FsAdapter[K],
-  ) => (method ? { [name]: method } : {});
+  /** `inner`'s method `operation`, behind the faults; nothing when `inner` lacks it. */
+  const guarded = (operation: Exclude<AdapterOperation, 'list'>) => {
+    const method = inner[operation] as ((...args: unknown[]) => Promise<unknown>) | undefined;
+    if (!method) return {};
+    return {
+      [operation]: async (...args: unknown[]) => {
+        await strike(operation);
+        return method.apply(inner, args);
+      },
+    };
+  };
 
+  // The guarded methods keep `inner`'s signatures; the spread hides them from the compiler.
   return {
     inner,
     capabilities: inner.capabilities,
-    inject(fault) {
+    inject(fault: Fault) {
       faults.push({ ...fault, seen: 0, hit: 0 });
     },
     heal() {
@@ -167,54 +166,17 @@ export function createFaultyAdapter(options: FaultyAdapterOptions = {}): FaultyA
     get hits() {
       return hits;
     },
-    async read(key: string, readOptions?: ReadOptions): Promise<StoredValue | null> {
-      await strike('read');
-      return inner.read(key, readOptions);
-    },
-    async write(key: string, data: Uint8Array, writeOptions?: WriteOptions) {
-      await strike('write');
-      return inner.write(key, data, writeOptions);
-    },
-    async delete(key: string): Promise<void> {
-      await strike('delete');
-      return inner.delete(key);
-    },
+    ...guarded('read'),
+    ...guarded('write'),
+    ...guarded('delete'),
     async *list(prefix: string): AsyncIterable<string> {
       await strike('list');
       yield* inner.list(prefix);
     },
-    ...optional(
-      'stat',
-      inner.stat &&
-        (async (key: string): Promise<AdapterStat | null> => {
-          await strike('stat');
-          return (await inner.stat?.(key)) ?? null;
-        }),
-    ),
-    ...optional(
-      'touch',
-      inner.touch &&
-        (async (key: string, expiresAt: number) => {
-          await strike('touch');
-          return (await inner.touch?.(key, expiresAt)) ?? false;
-        }),
-    ),
-    ...optional(
-      'move',
-      inner.move &&
-        (async (from: string, to: string) => {
-          await strike('move');
-          return (await inner.move?.(from, to)) ?? false;
-        }),
-    ),
-    ...optional(
-      'cleanup',
-      inner.cleanup &&
-        (async (olderThanMs: number) => {
-          await strike('cleanup');
-          return (await inner.cleanup?.(olderThanMs)) ?? 0;
-        }),
-    ),
+    ...guarded('stat'),
+    ...guarded('touch'),
+    ...guarded('move'),
+    ...guarded('cleanup'),
     close: () => inner.close?.() ?? Promise.resolve(),
-  };
+  } as FaultyAdapter;
 }
