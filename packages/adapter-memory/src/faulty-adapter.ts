@@ -12,8 +12,11 @@ export type AdapterOperation =
   | 'move'
   | 'cleanup';
 
-/** What goes wrong: a failure as the medium reports it, or a delay. */
-export type FaultKind = 'EIO' | 'ENOSPC' | 'EACCES' | 'EMFILE' | 'delay';
+/**
+ * What goes wrong: a failure as the medium reports it, a delay, or `'throw'`: a rejection
+ * with the fault's own `error` (as a third-party adapter might give).
+ */
+export type FaultKind = 'EIO' | 'ENOSPC' | 'EACCES' | 'EMFILE' | 'delay' | 'throw';
 
 /** One fault to inject. */
 export interface Fault {
@@ -31,6 +34,8 @@ export interface Fault {
   times?: number;
   /** With `kind: 'delay'`, how long each hit waits before the call goes on. Default 100 ms. */
   delayMs?: number;
+  /** With `kind: 'throw'`, what each hit rejects with, exactly as given. */
+  error?: unknown;
 }
 
 /** Options of {@link createFaultyAdapter}. */
@@ -53,9 +58,13 @@ export interface FaultyAdapter extends FsAdapter {
   readonly calls: Readonly<Record<AdapterOperation, number>>;
   /** How many faults hit so far. */
   readonly hits: number;
+  /** The most calls (other than `list`) that were under way at once. */
+  readonly maxRunning: number;
+  /** Sets `calls` and `maxRunning` back to zero. */
+  resetCounts(): void;
 }
 
-const CODES: Record<Exclude<FaultKind, 'delay'>, ErrorCode> = {
+const CODES: Record<Exclude<FaultKind, 'delay' | 'throw'>, ErrorCode> = {
   EIO: ErrorCodes.IO,
   ENOSPC: ErrorCodes.NO_SPACE,
   EACCES: ErrorCodes.PERMISSION,
@@ -98,6 +107,8 @@ export function createFaultyAdapter(options: FaultyAdapterOptions = {}): FaultyA
   const next = random(options.seed ?? 1);
   let faults: ActiveFault[] = [];
   let hits = 0;
+  let running = 0;
+  let maxRunning = 0;
   const calls: Record<AdapterOperation, number> = {
     read: 0,
     write: 0,
@@ -128,6 +139,7 @@ export function createFaultyAdapter(options: FaultyAdapterOptions = {}): FaultyA
         await new Promise((resolve) => setTimeout(resolve, fault.delayMs ?? 100));
         continue;
       }
+      if (fault.kind === 'throw') throw fault.error;
       const cause = Object.assign(new Error(`${fault.kind}: injected fault in ${operation}`), {
         code: fault.kind,
         syscall: operation,
@@ -147,7 +159,13 @@ export function createFaultyAdapter(options: FaultyAdapterOptions = {}): FaultyA
     return {
       [operation]: async (...args: unknown[]) => {
         await strike(operation);
-        return method.apply(inner, args);
+        running += 1;
+        maxRunning = Math.max(maxRunning, running);
+        try {
+          return await method.apply(inner, args);
+        } finally {
+          running -= 1;
+        }
       },
     };
   };
@@ -165,6 +183,13 @@ export function createFaultyAdapter(options: FaultyAdapterOptions = {}): FaultyA
     calls,
     get hits() {
       return hits;
+    },
+    get maxRunning() {
+      return maxRunning;
+    },
+    resetCounts() {
+      for (const operation of Object.keys(calls) as AdapterOperation[]) calls[operation] = 0;
+      maxRunning = running;
     },
     ...guarded('read'),
     ...guarded('write'),

@@ -15,6 +15,7 @@ import {
   redactError,
   SessionStoreError,
   type StoredValue,
+  type TouchOptions,
   type WriteOptions,
   type WriteResult,
 } from '@sessionfs/core';
@@ -92,6 +93,20 @@ export const NEVER_EXPIRES_MTIME_MS = 2 ** 31 * 1000 - 1000;
 const TEMP_SUFFIX = '.tmp';
 /** The name of a temp file: a dot, the key, 16 random hex digits, `.tmp`. */
 const TEMP_NAME = /^\.[a-z0-9][a-z0-9._-]*\.[0-9a-f]{16}\.tmp$/;
+/**
+ * Temp names are dot-prefixed, so they never match a key (keys cannot start with a dot)
+ * and listings skip them, and unique: this process's random token, drawn once, and a
+ * counter. (Drawing random bytes per write showed up in profiles.)
+ */
+const PROCESS_TOKEN = randomBytes(4).toString('hex');
+let tempCounter = 0;
+
+/** 16 hex digits: the process token, then the next value of the counter. */
+function tempToken(): string {
+  tempCounter = (tempCounter + 1) >>> 0;
+  return PROCESS_TOKEN + tempCounter.toString(16).padStart(8, '0');
+}
+
 /** Synchronous calls allowed in one turn of the event loop (a few hundred microseconds). */
 const SYNC_CALLS_PER_TURN = 32;
 const CAPABILITIES: AdapterCapabilities = Object.freeze({
@@ -195,9 +210,7 @@ class DirectoryAdapter implements NodeAdapter {
   async write(key: string, data: Uint8Array, options: WriteOptions = {}): Promise<WriteResult> {
     const path = this.pathOf(key);
     const mtime = mtimeSecondsFor(options.expiresAt);
-    // Random, fixed-length, dot-prefixed: never collides across processes, never
-    // matches a key (keys cannot start with a dot), so listings skip it.
-    const temp = join(this.dir, `.${key}.${randomBytes(8).toString('hex')}${TEMP_SUFFIX}`);
+    const temp = join(this.dir, `.${key}.${tempToken()}${TEMP_SUFFIX}`);
     if (this.syncWrites) {
       await this.shareTheLoop();
       try {
@@ -269,11 +282,17 @@ class DirectoryAdapter implements NodeAdapter {
     }
   }
 
-  async touch(key: string, expiresAt: number): Promise<boolean> {
+  async touch(key: string, expiresAt: number, options: TouchOptions = {}): Promise<boolean> {
     const path = this.pathOf(key);
     const mtime = mtimeSecondsFor(expiresAt);
     if (this.syncReads) await this.shareTheLoop();
     try {
+      if (options.ifVersion !== undefined) {
+        // A rename landing between this stat and the utimes below gets the new expiry
+        // too; its data is then newer than what the caller knew, and it stays alive.
+        const stats = this.syncReads ? this.fs.statSync(path) : await this.fs.promises.stat(path);
+        if (versionOf(stats) !== options.ifVersion) return false;
+      }
       if (this.syncReads) this.fs.utimesSync(path, Date.now() / 1000, mtime);
       else await this.fs.promises.utimes(path, Date.now() / 1000, mtime);
       return true;

@@ -7,6 +7,7 @@ import {
   type ReadOptions,
   SessionStoreError,
   type StoredValue,
+  type TouchOptions,
   type WriteOptions,
 } from '@sessionfs/core';
 
@@ -104,9 +105,12 @@ export function createReferenceAdapter(options: ReferenceAdapterOptions = {}): F
       return entry ? describe(entry) : null;
     },
 
-    async touch(key: string, expiresAt: number) {
+    async touch(key: string, expiresAt: number, options: TouchOptions = {}) {
       const entry = lookup(key);
       if (!entry) return false;
+      if (options.ifVersion !== undefined && String(entry.version) !== options.ifVersion) {
+        return false;
+      }
       entry.expiresAt = expiresAt;
       return true;
     },

@@ -475,6 +475,27 @@ function describeExpiry<A extends FsAdapter>(get: () => A, options: AdapterSuite
         expect((await adapter.stat?.('k'))?.version).toBe(before?.version);
       });
 
+      it('touch with ifVersion moves the expiry only while the value is that version', async () => {
+        const adapter = get();
+        const first = Date.now() + 60_000;
+        await adapter.write('k', bytes('v'), { expiresAt: first });
+        const known = (await adapter.stat?.('k'))?.version;
+        // Adapters without versions are never given one.
+        if (known === undefined) return;
+        const later = Date.now() + 120_000;
+        expect(await adapter.touch?.('k', later, { ifVersion: known })).toBe(true);
+        expect((await adapter.stat?.('k'))?.expiresAt).toBe(later);
+
+        await adapter.write('k', bytes('changed'), { expiresAt: first });
+        expect(await adapter.touch?.('k', later + 1_000, { ifVersion: known })).toBe(false);
+        expect((await adapter.stat?.('k'))?.expiresAt).toBe(first);
+        expect(new TextDecoder().decode(await readData(adapter, 'k'))).toBe('changed');
+
+        await adapter.delete('k');
+        expect(await adapter.touch?.('k', later, { ifVersion: known })).toBe(false);
+        expect(await adapter.read('k')).toBeNull();
+      });
+
       it('touch of a missing key resolves false and creates nothing', async () => {
         const adapter = get();
         expect(await adapter.touch?.('ghost', Date.now() + 60_000)).toBe(false);

@@ -96,8 +96,13 @@ export interface FsAdapter {
    * Resolves `true` when the key existed, `false` (and creates nothing) when it did not.
    * Present only on adapters with `capabilities.storesExpiry`; an expiry past
    * `capabilities.expiresUntil` is not kept (the store rewrites the value instead).
+   *
+   * With `options.ifVersion` (a version this adapter's `read`, `write` or `stat` reported),
+   * moves the expiry only while the value is still that version, and otherwise resolves
+   * `false` and moves nothing: the store's "unchanged, so only the expiry moves" in one
+   * call, without a `stat` first. Adapters that report no versions are never given one.
    */
-  touch?(key: string, expiresAt: number): Promise<boolean>;
+  touch?(key: string, expiresAt: number, options?: TouchOptions): Promise<boolean>;
 
   /**
    * Moves the value (and its expiry) from `from` to `to`, replacing any value at `to`,
@@ -154,6 +159,12 @@ export interface ReadOptions {
 export interface WriteOptions {
   /** Absolute expiry in epoch milliseconds; omitted means the value never expires. */
   expiresAt?: number;
+}
+
+/** Options of {@link FsAdapter.touch}. */
+export interface TouchOptions {
+  /** Move the expiry only if the stored value is still this version. */
+  ifVersion?: string;
 }
 
 /** What {@link FsAdapter.write} resolves, if anything. */

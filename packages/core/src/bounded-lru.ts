@@ -1,9 +1,15 @@
 /**
- * A least-recently-used map bounded by entry count and by total bytes (as the caller
- * measures them). Memory stays bounded however many sessions pass through the store.
+ * A map bounded by entry count and by total bytes (as the caller measures them), evicting
+ * the least recently used entries first. Memory stays bounded however many sessions pass
+ * through the store.
+ *
+ * Recency is kept the CLOCK way: `get` only marks an entry as used, and eviction gives a
+ * marked entry a second chance (moves it to the young end) instead of removing it. Every
+ * request reads this map, and reordering a `Map` on each read costs more than the
+ * approximation loses.
  */
 export class BoundedLru<V> {
-  private readonly entries = new Map<string, { value: V; bytes: number }>();
+  private readonly entries = new Map<string, { value: V; bytes: number; used: boolean }>();
   private totalBytes = 0;
 
   constructor(
@@ -22,21 +28,26 @@ export class BoundedLru<V> {
   get(key: string): V | undefined {
     const entry = this.entries.get(key);
     if (!entry) return undefined;
-    // Re-insert to mark as most recently used: Map keeps insertion order.
-    this.entries.delete(key);
-    this.entries.set(key, entry);
+    entry.used = true;
     return entry.value;
   }
 
   set(key: string, value: V, bytes: number): void {
     this.delete(key);
     if (this.maxEntries <= 0 || bytes > this.maxBytes) return;
-    this.entries.set(key, { value, bytes });
+    this.entries.set(key, { value, bytes, used: false });
     this.totalBytes += bytes;
-    for (const [oldest, entry] of this.entries) {
-      if (this.entries.size <= this.maxEntries && this.totalBytes <= this.maxBytes) break;
+    while (this.entries.size > this.maxEntries || this.totalBytes > this.maxBytes) {
+      const oldest = this.entries.keys().next().value as string;
+      const entry = this.entries.get(oldest);
+      if (!entry) break;
       this.entries.delete(oldest);
-      this.totalBytes -= entry.bytes;
+      if (entry.used) {
+        entry.used = false;
+        this.entries.set(oldest, entry);
+      } else {
+        this.totalBytes -= entry.bytes;
+      }
     }
   }
 

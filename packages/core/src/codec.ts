@@ -1,3 +1,5 @@
+import { isUtf8 } from 'node:buffer';
+
 /**
  * Turns sessions into bytes and back. The store calls `encode` once per `set` and
  * `decode` once per read from the adapter, and treats any exception as a failure of that
@@ -10,9 +12,6 @@ export interface SessionCodec {
   decode(data: Uint8Array): unknown;
 }
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder('utf-8', { fatal: true });
-
 /**
  * The default codec: JSON in UTF-8. `JSON.parse` creates `__proto__` as a plain own
  * property, so a hostile record cannot pollute prototypes.
@@ -21,9 +20,11 @@ export const jsonCodec: SessionCodec = {
   encode(session) {
     const text = JSON.stringify(session);
     if (text === undefined) throw new TypeError(`cannot encode ${typeof session} as JSON`);
-    return encoder.encode(text);
+    return Buffer.from(text, 'utf8');
   },
   decode(data) {
-    return JSON.parse(decoder.decode(data));
+    // Invalid UTF-8 is an error, not text with replacement characters.
+    if (!isUtf8(data)) throw new TypeError('session record is not valid UTF-8');
+    return JSON.parse(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8'));
   },
 };

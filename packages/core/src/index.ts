@@ -4,6 +4,7 @@ export type {
   FsAdapter,
   ReadOptions,
   StoredValue,
+  TouchOptions,
   WriteOptions,
   WriteResult,
 } from './adapter.js';

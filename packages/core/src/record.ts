@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * A stored session is a one-line ASCII header followed by the codec's payload:
@@ -29,19 +29,19 @@ const NEWLINE = 0x0a;
 const MAX_HEADER_BYTES = 96;
 const HEADER_PATTERN = /^sfs1 (\d{1,16}) ([e-]) (\d{1,15}) ([A-Za-z0-9_-]{27})$/;
 const ascii = new TextDecoder('latin1');
-const asciiEncoder = new TextEncoder();
 
 /** base64url SHA-1 of `payload`: a content fingerprint, not a security boundary. */
 export function digestOf(payload: Uint8Array): string {
-  return createHash('sha1').update(payload).digest('base64url');
+  return hash('sha1', payload, 'base64url');
 }
 
 export function encodeRecord(header: RecordHeader, payload: Uint8Array): Uint8Array {
   const line = `${MAGIC} ${Math.round(header.expiresAt)} ${header.cookieExpires ? 'e' : '-'} ${payload.byteLength} ${header.digest}\n`;
-  const head = asciiEncoder.encode(line);
-  const record = new Uint8Array(head.byteLength + payload.byteLength);
-  record.set(head, 0);
-  record.set(payload, head.byteLength);
+  // The header is ASCII: one byte per character. The adapter keeps no reference past its
+  // write (FsAdapter.write), so the record may come from Node's shared buffer pool.
+  const record = Buffer.allocUnsafe(line.length + payload.byteLength);
+  record.write(line, 0, 'latin1');
+  record.set(payload, line.length);
   return record;
 }
 

@@ -17,11 +17,18 @@ export const CORRUPT_PREFIX = 'corrupt.';
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567';
 const VALUES = new Map([...ALPHABET].map((symbol, value) => [symbol, value]));
 
-const utf8 = new TextEncoder();
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
-function base32(bytes: Uint8Array): string {
-  let out = '';
+const SYMBOL_CODES = Buffer.from(ALPHABET, 'latin1');
+
+/**
+ * `prefix` followed by the base32 of `bytes`, written into a buffer and read back as one
+ * flat string: a string grown symbol by symbol (or prefixed afterwards) is a rope that
+ * every later Map lookup or path join must flatten again.
+ */
+function base32(prefix: string, bytes: Uint8Array): string {
+  const out = Buffer.allocUnsafe(prefix.length + Math.ceil((bytes.byteLength * 8) / 5));
+  let length = out.write(prefix, 'latin1');
   let buffer = 0;
   let bits = 0;
   for (const byte of bytes) {
@@ -29,12 +36,12 @@ function base32(bytes: Uint8Array): string {
     bits += 8;
     while (bits >= 5) {
       bits -= 5;
-      out += ALPHABET[(buffer >> bits) & 31];
+      out[length++] = SYMBOL_CODES[(buffer >> bits) & 31] as number;
     }
     buffer &= 0xff;
   }
-  if (bits > 0) out += ALPHABET[(buffer << (5 - bits)) & 31];
-  return out;
+  if (bits > 0) out[length++] = SYMBOL_CODES[(buffer << (5 - bits)) & 31] as number;
+  return out.toString('latin1', 0, length);
 }
 
 /** Decodes canonical base32 only: any other spelling of the same bytes is refused. */
@@ -77,9 +84,9 @@ export function sessionKey(id: unknown): string {
     // A lone surrogate would be encoded as U+FFFD and collide with other ids.
     throw new SessionStoreError(ErrorCodes.INVALID_ID, 'session id is not well-formed UTF-16');
   }
-  const bytes = utf8.encode(id);
+  const bytes = Buffer.from(id, 'utf8');
   if (bytes.byteLength > MAX_ID_BYTES) throw tooLong(id);
-  return SESSION_PREFIX + base32(bytes);
+  return base32(SESSION_PREFIX, bytes);
 }
 
 /** The session id stored under `key`, or `null` when `key` is not a session key. */

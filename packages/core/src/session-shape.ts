@@ -27,9 +27,27 @@ function plainCookie(session: unknown): Fields | undefined {
   return isObject(plain) ? plain : undefined;
 }
 
-/** Own enumerable string-keyed fields only: symbols hold framework internals, not data. */
+/**
+ * Own enumerable string-keyed fields only: symbols hold framework internals, not data.
+ * A plain loop over `Object.keys` is several times faster than `Object.fromEntries` or a
+ * spread (which copies the symbols too) on @fastify/session's Session.
+ */
 function ownFields(value: Fields): Fields {
-  return Object.fromEntries(Object.entries(value));
+  const fields: Fields = {};
+  for (const key of Object.keys(value)) {
+    // Assigning `__proto__` would set the prototype; it is data here.
+    if (key === '__proto__') {
+      Object.defineProperty(fields, key, {
+        value: value[key],
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    } else {
+      fields[key] = value[key];
+    }
+  }
+  return fields;
 }
 
 /** The latest time a `Date` holds (year 275760): later expiries are kept as this. */
@@ -61,8 +79,10 @@ export function prepareSession(session: unknown, now: number, ttl: number): Prep
     if (expires !== null && expires !== undefined) {
       const expiresAt = new Date(expires as string | number | Date).getTime();
       if (Number.isFinite(expiresAt)) {
+        const body = ownFields(session);
+        body.cookie = rest;
         return {
-          body: { ...ownFields(session), cookie: rest },
+          body,
           expiresAt: representable(expiresAt),
           cookieExpires: true,
         };

@@ -1,7 +1,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createMemoryAdapter } from '@sessionfs/adapter-memory';
+import {
+  type AdapterOperation,
+  createFaultyAdapter,
+  createMemoryAdapter,
+} from '@sessionfs/adapter-memory';
 import {
   createNodeAdapter,
   type NodeAdapter,
@@ -46,80 +50,28 @@ export function spyLogger() {
   return { debug: vi.fn(), info: vi.fn(), warn: vi.fn(), error: vi.fn() } satisfies StoreLogger;
 }
 
-type Method = 'read' | 'write' | 'delete' | 'list' | 'stat' | 'touch' | 'move';
+type Method = Exclude<AdapterOperation, 'cleanup'>;
 
 /**
- * Wraps an adapter to count calls, track how many run at once, and make a chosen
- * method fail, as a real medium would.
+ * Wraps an adapter in `createFaultyAdapter` to count calls, track how many run at once,
+ * and make a chosen method reject with a given error, as a real medium would.
  */
 export function instrument<A extends FsAdapter>(inner: A) {
-  const calls: Record<Method, number> = {
-    read: 0,
-    write: 0,
-    delete: 0,
-    list: 0,
-    stat: 0,
-    touch: 0,
-    move: 0,
-  };
-  const failures = new Map<Method, unknown>();
-  let running = 0;
-  let maxRunning = 0;
-
-  async function call<T>(method: Method, operation: () => Promise<T>): Promise<T> {
-    calls[method] += 1;
-    const failure = failures.get(method);
-    if (failure !== undefined) throw failure;
-    running += 1;
-    maxRunning = Math.max(maxRunning, running);
-    try {
-      return await operation();
-    } finally {
-      running -= 1;
-    }
-  }
-
-  const adapter: FsAdapter = {
-    capabilities: inner.capabilities,
-    read: (key, options) => call('read', () => inner.read(key, options)),
-    write: (key, data, options) => call('write', () => inner.write(key, data, options)),
-    delete: (key) => call('delete', () => inner.delete(key)),
-    async *list(prefix) {
-      calls.list += 1;
-      const failure = failures.get('list');
-      if (failure !== undefined) throw failure;
-      yield* inner.list(prefix);
-    },
-    ...(inner.stat && {
-      stat: (key: string) => call('stat', async () => (await inner.stat?.(key)) ?? null),
-    }),
-    ...(inner.touch && {
-      touch: (key: string, expiresAt: number) =>
-        call('touch', async () => (await inner.touch?.(key, expiresAt)) ?? false),
-    }),
-    ...(inner.move && {
-      move: (from: string, to: string) =>
-        call('move', async () => (await inner.move?.(from, to)) ?? false),
-    }),
-    close: () => inner.close?.() ?? Promise.resolve(),
-  };
-
+  const adapter = createFaultyAdapter({ inner });
   return {
     adapter,
     inner,
-    calls,
+    calls: adapter.calls,
     get maxRunning() {
-      return maxRunning;
+      return adapter.maxRunning;
     },
+    /** From now on `method` rejects with `error` (in place of any earlier failure). */
     fail(method: Method, error: unknown) {
-      failures.set(method, error);
+      adapter.heal();
+      adapter.inject({ kind: 'throw', error, operations: [method] });
     },
-    heal() {
-      failures.clear();
-    },
-    reset() {
-      for (const method of Object.keys(calls) as Method[]) calls[method] = 0;
-    },
+    heal: () => adapter.heal(),
+    reset: () => adapter.resetCounts(),
   };
 }
 
