@@ -1,3 +1,4 @@
+import { hash } from 'node:crypto';
 import {
   type AdapterStat,
   assertValidKey,
@@ -10,7 +11,9 @@ import {
   redactKey,
   SessionStoreError,
   type StoredValue,
+  type TouchOptions,
   type WriteOptions,
+  type WriteResult,
 } from '@sessionfs/core';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 
@@ -76,6 +79,65 @@ function globEscape(text: string): string {
   return text.replace(/[*?[\]\\]/g, '\\$&');
 }
 
+/**
+ * The version of a value: the SHA-1 of its bytes, in hex, as Redis's `redis.sha1hex`
+ * computes it in the scripts below. Redis keeps no per-key version; a digest of the bytes
+ * changes exactly when they do, and two writes of the same bytes sharing one is harmless:
+ * the store only asks whether the bytes it knows are still the stored ones.
+ */
+function versionOf(value: Uint8Array): string {
+  return hash('sha1', value, 'hex');
+}
+
+/**
+ * ioredis's Buffer-replying script commands: present on every client, missing from its
+ * type declarations. (`callBuffer` would do, but loses its command name under
+ * auto-pipelining.)
+ */
+interface ScriptCommands {
+  evalshaBuffer(sha: string, keys: 1, key: string, ...args: (string | number)[]): Promise<unknown>;
+  evalBuffer(script: string, keys: 1, key: string, ...args: (string | number)[]): Promise<unknown>;
+}
+
+/** A Lua script run by its SHA-1 (`EVALSHA`), loaded with `EVAL` where Redis lacks it. */
+class Script {
+  private readonly sha: string;
+
+  constructor(private readonly source: string) {
+    this.sha = hash('sha1', source, 'hex');
+  }
+
+  async run(client: Redis | Cluster, key: string, ...args: (string | number)[]): Promise<unknown> {
+    const commands = client as unknown as ScriptCommands;
+    try {
+      return await commands.evalshaBuffer(this.sha, 1, key, ...args);
+    } catch (error) {
+      // A restarted server, or a cluster node that never ran the script.
+      if (!/^NOSCRIPT/.test((error as Error)?.message ?? '')) throw error;
+      return commands.evalBuffer(this.source, 1, key, ...args);
+    }
+  }
+}
+
+// Replies nil (missing) or `{size, pexpiretime, sha1}`: the value never leaves Redis.
+const STAT = new Script(`
+local size = redis.call('STRLEN', KEYS[1])
+if size == 0 and redis.call('EXISTS', KEYS[1]) == 0 then return false end
+return {size, redis.call('PEXPIRETIME', KEYS[1]), redis.sha1hex(redis.call('GET', KEYS[1]))}
+`);
+
+// PEXPIREAT only while the value is still the version the caller knows: 1 moved, 0 not.
+const TOUCH_IF_VERSION = new Script(`
+local data = redis.call('GET', KEYS[1])
+if not data or redis.sha1hex(data) ~= ARGV[2] then return 0 end
+return redis.call('PEXPIREAT', KEYS[1], ARGV[1])
+`);
+
+/** PXAT and PEXPIREAT take a positive integer; a past time makes the value expire at once. */
+function redisTime(expiresAt: number): number {
+  return Math.max(1, Math.round(expiresAt));
+}
+
 /** `[error, value]` pairs of an EXEC reply, failing on the first error. */
 function replies(results: [Error | null, unknown][] | null): unknown[] {
   if (results === null) throw new Error('transaction aborted');
@@ -104,6 +166,9 @@ export function createRedisAdapter(options: RedisAdapterOptions = {}): RedisAdap
     // Fail a command during an outage instead of queueing it forever; the client keeps
     // reconnecting in the background and later commands succeed once Redis is back.
     maxRetriesPerRequest: 1,
+    // Commands issued in the same tick go out in one write (and one syscall), as the
+    // official client does by default: under load most requests share a round trip.
+    enableAutoPipelining: true,
     retryStrategy: (attempt) => Math.min(attempt * 100, 1_000),
     ...options.redisOptions,
   };
@@ -136,6 +201,13 @@ export function createRedisAdapter(options: RedisAdapterOptions = {}): RedisAdap
 class RedisKeyAdapter implements RedisAdapter {
   readonly capabilities = Object.freeze({ storesExpiry: true, nativeExpiry: true });
   private closed = false;
+  /**
+   * A single-server client whose own `commandTimeout` is within the adapter's bound
+   * rejects late commands itself, also while they wait for a reconnection; the adapter
+   * then skips its own timer per operation. (A cluster client can hold commands back
+   * before any node sees them, so it always gets the timer.)
+   */
+  private readonly clientTimesOut: boolean;
 
   constructor(
     readonly client: Redis | Cluster,
@@ -143,16 +215,25 @@ class RedisKeyAdapter implements RedisAdapter {
     readonly prefix: string,
     private readonly timeout: number,
     private readonly scanCount: number,
-  ) {}
+  ) {
+    const own = client instanceof Redis ? client.options.commandTimeout : undefined;
+    this.clientTimesOut = typeof own === 'number' && own > 0 && own <= timeout;
+  }
 
   read(key: string, options: ReadOptions = {}): Promise<StoredValue | null> {
     return this.run('read', key, async (redisKey) => {
-      const transaction = this.client.multi().exists(redisKey).pexpiretime(redisKey);
+      // Two plain commands, pipelined into one round trip; the expiry first, so that a
+      // value created between the two is read whole rather than taken for an empty one.
       // GETRANGE bounds what travels: one byte past the limit tells "too large".
-      if (options.maxBytes !== undefined) transaction.getrangeBuffer(redisKey, 0, options.maxBytes);
-      else transaction.getBuffer(redisKey);
-      const [exists, expiry, data] = replies(await transaction.exec()) as [number, number, Buffer];
-      if (exists === 0) return null;
+      const [expiry, data] = await Promise.all([
+        this.client.pexpiretime(redisKey),
+        options.maxBytes === undefined
+          ? this.client.getBuffer(redisKey)
+          : this.client.getrangeBuffer(redisKey, 0, options.maxBytes),
+      ]);
+      // -2: no such key (a key deleted between the two reads as an empty value, which
+      // the store takes for a dead record and finds gone when it sets it aside).
+      if (expiry === -2 || data === null) return null;
       if (options.maxBytes !== undefined && data.byteLength > options.maxBytes) {
         throw new SessionStoreError(
           ErrorCodes.TOO_LARGE,
@@ -162,19 +243,18 @@ class RedisKeyAdapter implements RedisAdapter {
       return {
         data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
         size: data.byteLength,
+        version: versionOf(data),
         ...(expiry >= 0 ? { expiresAt: expiry } : {}),
       };
     });
   }
 
-  write(key: string, data: Uint8Array, options: WriteOptions = {}): Promise<void> {
+  write(key: string, data: Uint8Array, options: WriteOptions = {}): Promise<WriteResult> {
     return this.run('write', key, async (redisKey) => {
       const value = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
       if (options.expiresAt === undefined) await this.client.set(redisKey, value);
-      else {
-        // PXAT takes a positive integer; a past time makes the value expire at once.
-        await this.client.set(redisKey, value, 'PXAT', Math.max(1, Math.round(options.expiresAt)));
-      }
+      else await this.client.set(redisKey, value, 'PXAT', redisTime(options.expiresAt));
+      return { version: versionOf(value) };
     });
   }
 
@@ -205,17 +285,25 @@ class RedisKeyAdapter implements RedisAdapter {
 
   stat(key: string): Promise<AdapterStat | null> {
     return this.run('stat', key, async (redisKey) => {
-      const [exists, size, expiry] = replies(
-        await this.client.multi().exists(redisKey).strlen(redisKey).pexpiretime(redisKey).exec(),
-      ) as [number, number, number];
-      if (exists === 0) return null;
-      return { size, ...(expiry >= 0 ? { expiresAt: expiry } : {}) };
+      const reply = (await STAT.run(this.client, redisKey)) as null | [number, number, Buffer];
+      if (reply === null) return null;
+      const [size, expiry, version] = reply;
+      return {
+        size,
+        version: version.toString('latin1'),
+        ...(expiry >= 0 ? { expiresAt: expiry } : {}),
+      };
     });
   }
 
-  touch(key: string, expiresAt: number): Promise<boolean> {
+  touch(key: string, expiresAt: number, options: TouchOptions = {}): Promise<boolean> {
     return this.run('touch', key, async (redisKey) => {
-      return (await this.client.pexpireat(redisKey, Math.max(1, Math.round(expiresAt)))) === 1;
+      const at = redisTime(expiresAt);
+      const moved =
+        options.ifVersion === undefined
+          ? await this.client.pexpireat(redisKey, at)
+          : await TOUCH_IF_VERSION.run(this.client, redisKey, at, options.ifVersion);
+      return moved === 1;
     });
   }
 
@@ -267,6 +355,13 @@ class RedisKeyAdapter implements RedisAdapter {
   ): Promise<T> {
     this.assertOpen();
     assertValidKey(key);
+    if (this.clientTimesOut) {
+      try {
+        return await operation(this.prefix + key);
+      } catch (error) {
+        throw toStoreError(error, action, key);
+      }
+    }
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(
