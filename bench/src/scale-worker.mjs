@@ -1,10 +1,37 @@
 // Fresh process: runs the reaper over a directory of expired sessions and reports its
 // speed and the event-loop delay while it ran. Usage: node scale-worker.mjs <dir>
+// With `--floor <count>` it instead removes up to <count> expired files with the plainest
+// synchronous loop (readdir, statSync, unlinkSync): what the disk allows, for comparison.
+import { opendirSync, statSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createNodeAdapter } from '@sessionfs/adapter-node';
 import { createSessionStore } from '@sessionfs/core';
 
-const [dir] = process.argv.slice(2);
+const [dir, flag, limitText] = process.argv.slice(2);
+if (flag === '--floor') {
+  const limit = Number(limitText);
+  const now = Date.now();
+  const listing = opendirSync(dir, { bufferSize: 256 });
+  const started = performance.now();
+  let removed = 0;
+  for (
+    let entry = listing.readSync();
+    entry !== null && removed < limit;
+    entry = listing.readSync()
+  ) {
+    const path = join(dir, entry.name);
+    if (statSync(path).mtimeMs > now) continue;
+    unlinkSync(path);
+    removed += 1;
+  }
+  const seconds = (performance.now() - started) / 1000;
+  listing.closeSync();
+  process.stdout.write(
+    `${JSON.stringify({ removed, seconds, filesPerSecond: removed / seconds })}\n`,
+  );
+  process.exit(0);
+}
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
 const store = createSessionStore({
   adapter: createNodeAdapter({ dir }),
