@@ -225,8 +225,8 @@ export async function httpLevel({
 function redisVersions() {
   const server = /v=([\d.]+)/.exec(execFileSync('redis-server', ['--version']).toString())?.[1];
   const adapter = createRequire(createRequire(import.meta.url).resolve('@sessionfs/adapter-redis'));
-  const ioredis = adapter('ioredis/package.json').version;
-  return `redis-server ${server}; connect-redis ${versionOf('connect-redis')} over redis ${versionOf('redis')}; @sessionfs/adapter-redis over ioredis ${ioredis}`;
+  const client = adapter('redis/package.json').version;
+  return `redis-server ${server}; connect-redis ${versionOf('connect-redis')} over redis ${versionOf('redis')}; @sessionfs/adapter-redis over redis ${client}`;
 }
 
 /** Tables and plain numbers from the rounds' measurements. */

@@ -14,6 +14,11 @@ const only = process.argv
   .find((arg) => arg.startsWith('--only='))
   ?.slice(7)
   .split(',');
+// `--contenders=sessionfs+redis,connect-redis`: only these in the HTTP level (and its ratios).
+const contenders = process.argv
+  .find((arg) => arg.startsWith('--contenders='))
+  ?.slice('--contenders='.length)
+  .split(',');
 const log = (message) =>
   console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
 const started = Date.now();
@@ -49,7 +54,12 @@ try {
 
   if (wanted('http')) {
     const { httpLevel } = await import('./http-level.mjs');
-    const http = await httpLevel({ root, quick, log });
+    const http = await httpLevel({
+      root,
+      quick,
+      log,
+      ...(contenders ? { names: contenders } : {}),
+    });
     sections.push(http.markdown);
   }
 

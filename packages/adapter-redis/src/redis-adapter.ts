@@ -1,4 +1,4 @@
-import { hash } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import {
   type AdapterStat,
   assertValidKey,
@@ -15,21 +15,33 @@ import {
   type WriteOptions,
   type WriteResult,
 } from '@sessionfs/core';
-import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import {
+  createClient,
+  createCluster,
+  RESP_TYPES,
+  type RedisClientOptions,
+  type RedisClientType,
+  type RedisClusterType,
+} from 'redis';
+
+/** A client of the official `redis` package: a single server or a cluster. */
+export type RedisClient = RedisClientType | RedisClusterType;
 
 /** Options of {@link createRedisAdapter}. Give one of `client`, `url` or `nodes`. */
 export interface RedisAdapterOptions {
   /**
-   * An ioredis client (`Redis` or `Cluster`) you created. The adapter does not close it:
-   * it is yours.
+   * A client (`createClient()` or `createCluster()` of the `redis` package) you created.
+   * The adapter connects it if you have not, and never closes it: it is yours. Create it
+   * with `disableOfflineQueue: true` so that commands fail at once while Redis is down
+   * rather than run late, after the adapter has reported them failed.
    */
-  client?: Redis | Cluster;
-  /** A `redis://` URL; the adapter creates and owns the client. */
+  client?: RedisClient;
+  /** A `redis://` URL; the adapter creates, connects and owns the client. */
   url?: string;
-  /** Redis Cluster seed nodes; the adapter creates and owns a `Cluster` client. */
+  /** Redis Cluster seed nodes; the adapter creates and owns a cluster client. */
   nodes?: { host: string; port: number }[];
-  /** Extra ioredis options for a client the adapter creates. */
-  redisOptions?: RedisOptions;
+  /** Extra `createClient` options for a client (or each cluster node) the adapter creates. */
+  redisOptions?: RedisClientOptions;
   /** Prefix of every Redis key the adapter writes. Default `sessionfs:`. */
   prefix?: string;
   /**
@@ -43,8 +55,8 @@ export interface RedisAdapterOptions {
 
 /** An `FsAdapter` over Redis. */
 export interface RedisAdapter extends FsAdapter {
-  /** The ioredis client in use. */
-  readonly client: Redis | Cluster;
+  /** The `redis` client in use. */
+  readonly client: RedisClient;
   /** The prefix of every Redis key the adapter writes. */
   readonly prefix: string;
   /** Closes the client if the adapter created it; a client you passed stays open. */
@@ -53,19 +65,15 @@ export interface RedisAdapter extends FsAdapter {
 
 // Errors that mean "Redis is not reachable right now" rather than "Redis said no".
 const UNAVAILABLE =
-  /timed out|Connection is closed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTCONN|EHOSTUNREACH|CLUSTERDOWN|TRYAGAIN|LOADING|MASTERDOWN|Stream isn't writeable|offline queue|Failed to refresh slots|None of startup nodes|max retries/i;
+  /timed out|client is (closed|offline)|Socket closed unexpectedly|Connection timeout|Socket timeout|root nodes are unavailable|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTCONN|EHOSTUNREACH|CLUSTERDOWN|TRYAGAIN|LOADING|MASTERDOWN/i;
 
 function toStoreError(error: unknown, action: string, key: string): SessionStoreError {
   if (SessionStoreError.isInstance(error)) return error;
   const message = error instanceof Error ? error.message : String(error);
   let code: ErrorCode = ErrorCodes.IO;
-  if (UNAVAILABLE.test(message) || (error as Error)?.name === 'MaxRetriesPerRequestError') {
-    code = ErrorCodes.UNAVAILABLE;
-  } else if (/^OOM/.test(message)) {
-    code = ErrorCodes.NO_SPACE;
-  } else if (/^(NOPERM|NOAUTH|WRONGPASS)/.test(message)) {
-    code = ErrorCodes.PERMISSION;
-  }
+  if (UNAVAILABLE.test(message)) code = ErrorCodes.UNAVAILABLE;
+  else if (/^OOM/.test(message)) code = ErrorCodes.NO_SPACE;
+  else if (/^(NOPERM|NOAUTH|WRONGPASS)/.test(message)) code = ErrorCodes.PERMISSION;
   // The key encodes a session id: shortened in the message, scrubbed from the cause.
   return new SessionStoreError(
     code,
@@ -80,23 +88,64 @@ function globEscape(text: string): string {
 }
 
 /**
- * The version of a value: the SHA-1 of its bytes, in hex, as Redis's `redis.sha1hex`
- * computes it in the scripts below. Redis keeps no per-key version; a digest of the bytes
- * changes exactly when they do, and two writes of the same bytes sharing one is harmless:
- * the store only asks whether the bytes it knows are still the stored ones.
+ * Every value is stored behind a 12-byte tag that names the write: the version the store
+ * asks about. Redis keeps no per-key version, and a digest of the bytes would cost a hash
+ * of the whole value on every read, write and guarded touch (in Redis too, inside the
+ * script); the tag is compared by reading its 12 bytes. A tag is this process's random
+ * token (8 bytes, drawn once) and a counter (4 bytes), so no two writes share one.
  */
-function versionOf(value: Uint8Array): string {
-  return hash('sha1', value, 'hex');
+const TAG_BYTES = 12;
+const processToken = randomBytes(8);
+let writeCounter = 0;
+
+/** A fresh tag: the process token, then the next value of the counter. */
+function nextTag(): Buffer {
+  const tag = Buffer.allocUnsafe(TAG_BYTES);
+  processToken.copy(tag, 0);
+  writeCounter = (writeCounter + 1) >>> 0;
+  tag.writeUInt32BE(writeCounter, 8);
+  return tag;
+}
+
+/** The version the store sees: the tag in hex. */
+function versionOf(tag: Buffer): string {
+  return tag.toString('hex');
 }
 
 /**
- * ioredis's Buffer-replying script commands: present on every client, missing from its
- * type declarations. (`callBuffer` would do, but loses its command name under
- * auto-pipelining.)
+ * What the adapter asks of a client, with bulk strings as `Buffer`s. The `redis`
+ * package's own types are generic over modules, scripts and type mappings; this is the
+ * little the adapter uses.
  */
-interface ScriptCommands {
-  evalshaBuffer(sha: string, keys: 1, key: string, ...args: (string | number)[]): Promise<unknown>;
-  evalBuffer(script: string, keys: 1, key: string, ...args: (string | number)[]): Promise<unknown>;
+interface Commands {
+  pExpireTime(key: string): Promise<number>;
+  get(key: string): Promise<Buffer | null>;
+  getRange(key: string, start: number, end: number): Promise<Buffer>;
+  set(
+    key: string,
+    value: Buffer,
+    options?: { expiration: { type: 'PXAT'; value: number } },
+  ): Promise<unknown>;
+  pExpireAt(key: string, at: number): Promise<number>;
+  del(key: string): Promise<number>;
+  rename(from: string, to: string): Promise<unknown>;
+  evalSha(
+    sha: string,
+    options: { keys: string[]; arguments: (string | Buffer)[] },
+  ): Promise<unknown>;
+  eval(
+    script: string,
+    options: { keys: string[]; arguments: (string | Buffer)[] },
+  ): Promise<unknown>;
+}
+
+/** A client able to list keys by `SCAN`, as one server (or one cluster master) is. */
+interface Scanner {
+  scanIterator(options: { MATCH: string; COUNT: number }): AsyncIterable<string[]>;
+}
+
+function isCluster(client: RedisClient): client is RedisClusterType {
+  return typeof (client as { nodeClient?: unknown }).nodeClient === 'function';
 }
 
 /** A Lua script run by its SHA-1 (`EVALSHA`), loaded with `EVAL` where Redis lacks it. */
@@ -107,29 +156,28 @@ class Script {
     this.sha = hash('sha1', source, 'hex');
   }
 
-  async run(client: Redis | Cluster, key: string, ...args: (string | number)[]): Promise<unknown> {
-    const commands = client as unknown as ScriptCommands;
+  async run(commands: Commands, key: string, ...args: (string | Buffer)[]): Promise<unknown> {
+    const options = { keys: [key], arguments: args };
     try {
-      return await commands.evalshaBuffer(this.sha, 1, key, ...args);
+      return await commands.evalSha(this.sha, options);
     } catch (error) {
       // A restarted server, or a cluster node that never ran the script.
       if (!/^NOSCRIPT/.test((error as Error)?.message ?? '')) throw error;
-      return commands.evalBuffer(this.source, 1, key, ...args);
+      return commands.eval(this.source, options);
     }
   }
 }
 
-// Replies nil (missing) or `{size, pexpiretime, sha1}`: the value never leaves Redis.
+// Replies nil (missing) or `{stored size, pexpiretime, tag}`: the value never leaves Redis.
 const STAT = new Script(`
 local size = redis.call('STRLEN', KEYS[1])
 if size == 0 and redis.call('EXISTS', KEYS[1]) == 0 then return false end
-return {size, redis.call('PEXPIRETIME', KEYS[1]), redis.sha1hex(redis.call('GET', KEYS[1]))}
+return {size, redis.call('PEXPIRETIME', KEYS[1]), redis.call('GETRANGE', KEYS[1], 0, ${TAG_BYTES - 1})}
 `);
 
-// PEXPIREAT only while the value is still the version the caller knows: 1 moved, 0 not.
+// PEXPIREAT only while the value still carries the tag the caller knows: 1 moved, 0 not.
 const TOUCH_IF_VERSION = new Script(`
-local data = redis.call('GET', KEYS[1])
-if not data or redis.sha1hex(data) ~= ARGV[2] then return 0 end
+if redis.call('GETRANGE', KEYS[1], 0, ${TAG_BYTES - 1}) ~= ARGV[2] then return 0 end
 return redis.call('PEXPIREAT', KEYS[1], ARGV[1])
 `);
 
@@ -138,14 +186,8 @@ function redisTime(expiresAt: number): number {
   return Math.max(1, Math.round(expiresAt));
 }
 
-/** `[error, value]` pairs of an EXEC reply, failing on the first error. */
-function replies(results: [Error | null, unknown][] | null): unknown[] {
-  if (results === null) throw new Error('transaction aborted');
-  return results.map(([error, value]) => {
-    if (error) throw error;
-    return value;
-  });
-}
+/** How long a client the adapter creates waits between reconnection attempts. */
+const reconnectDelay = (attempt: number) => Math.min(attempt * 100, 1_000);
 
 /**
  * An `FsAdapter` over Redis or Redis Cluster. Values are plain string keys written
@@ -161,33 +203,35 @@ export function createRedisAdapter(options: RedisAdapterOptions = {}): RedisAdap
     );
   }
   const owned = options.client === undefined;
-  const clientOptions: RedisOptions = {
-    commandTimeout: timeout,
-    // Fail a command during an outage instead of queueing it forever; the client keeps
-    // reconnecting in the background and later commands succeed once Redis is back.
-    maxRetriesPerRequest: 1,
-    // Commands issued in the same tick go out in one write (and one syscall), as the
-    // official client does by default: under load most requests share a round trip.
-    enableAutoPipelining: true,
-    retryStrategy: (attempt) => Math.min(attempt * 100, 1_000),
+  const clientOptions: RedisClientOptions = {
+    // While Redis is down, fail commands at once instead of queueing them to run later,
+    // after the store has reported them failed. The client keeps reconnecting in the
+    // background and later commands succeed once Redis is back.
+    disableOfflineQueue: true,
     ...options.redisOptions,
+    socket: {
+      connectTimeout: timeout,
+      reconnectStrategy: reconnectDelay,
+      ...options.redisOptions?.socket,
+    } as NonNullable<RedisClientOptions['socket']>,
   };
-  let client: Redis | Cluster;
+  let client: RedisClient;
   if (options.client) client = options.client;
   else if (options.nodes) {
-    client = new Cluster(options.nodes, {
-      redisOptions: clientOptions,
-      clusterRetryStrategy: (attempt) => Math.min(attempt * 100, 1_000),
-    });
-  } else if (options.url) client = new Redis(options.url, clientOptions);
-  else {
+    client = createCluster({
+      rootNodes: options.nodes.map(({ host, port }) => ({ url: `redis://${host}:${port}` })),
+      defaults: clientOptions,
+    }) as unknown as RedisClusterType;
+  } else if (options.url) {
+    client = createClient({ ...clientOptions, url: options.url }) as unknown as RedisClientType;
+  } else {
     throw new SessionStoreError(
       ErrorCodes.INVALID_OPTION,
       '@sessionfs/adapter-redis: give one of the options `client`, `url` or `nodes`',
     );
   }
-  // ioredis emits connection errors as events; without a listener they would crash the
-  // process. The operations themselves report failures as typed errors.
+  // The client reports connection errors as events; without a listener they would crash
+  // the process. The operations themselves report failures as typed errors.
   if (owned) client.on('error', () => {});
   return new RedisKeyAdapter(
     client,
@@ -201,39 +245,49 @@ export function createRedisAdapter(options: RedisAdapterOptions = {}): RedisAdap
 class RedisKeyAdapter implements RedisAdapter {
   readonly capabilities = Object.freeze({ storesExpiry: true, nativeExpiry: true });
   private closed = false;
-  /**
-   * A single-server client whose own `commandTimeout` is within the adapter's bound
-   * rejects late commands itself, also while they wait for a reconnection; the adapter
-   * then skips its own timer per operation. (A cluster client can hold commands back
-   * before any node sees them, so it always gets the timer.)
-   */
-  private readonly clientTimesOut: boolean;
+  /** Bulk strings as `Buffer`s: values are binary-safe. */
+  private readonly commands: Commands;
+  /** Settles once the client first connected; operations wait for it. */
+  private connecting: Promise<unknown> | undefined;
 
   constructor(
-    readonly client: Redis | Cluster,
+    readonly client: RedisClient,
     private readonly owned: boolean,
     readonly prefix: string,
     private readonly timeout: number,
     private readonly scanCount: number,
   ) {
-    const own = client instanceof Redis ? client.options.commandTimeout : undefined;
-    this.clientTimesOut = typeof own === 'number' && own > 0 && own <= timeout;
+    this.commands = client.withTypeMapping({
+      [RESP_TYPES.BLOB_STRING]: Buffer,
+    }) as unknown as Commands;
+    if (!client.isOpen) {
+      this.connecting = client.connect().then(
+        () => {
+          this.connecting = undefined;
+        },
+        // Reported by the operations waiting on it; the client keeps trying.
+        () => {},
+      );
+    }
   }
 
   read(key: string, options: ReadOptions = {}): Promise<StoredValue | null> {
     return this.run('read', key, async (redisKey) => {
-      // Two plain commands, pipelined into one round trip; the expiry first, so that a
+      // Two plain commands, sent together in one round trip; the expiry first, so that a
       // value created between the two is read whole rather than taken for an empty one.
       // GETRANGE bounds what travels: one byte past the limit tells "too large".
-      const [expiry, data] = await Promise.all([
-        this.client.pexpiretime(redisKey),
+      const [expiry, stored] = await Promise.all([
+        this.commands.pExpireTime(redisKey),
         options.maxBytes === undefined
-          ? this.client.getBuffer(redisKey)
-          : this.client.getrangeBuffer(redisKey, 0, options.maxBytes),
+          ? this.commands.get(redisKey)
+          : this.commands.getRange(redisKey, 0, TAG_BYTES + options.maxBytes),
       ]);
       // -2: no such key (a key deleted between the two reads as an empty value, which
       // the store takes for a dead record and finds gone when it sets it aside).
-      if (expiry === -2 || data === null) return null;
+      if (expiry === -2 || stored === null) return null;
+      // Shorter than a tag: not written by this adapter; the store sets it aside.
+      const tagged = stored.byteLength >= TAG_BYTES;
+      const data = tagged ? stored.subarray(TAG_BYTES) : stored;
       if (options.maxBytes !== undefined && data.byteLength > options.maxBytes) {
         throw new SessionStoreError(
           ErrorCodes.TOO_LARGE,
@@ -243,7 +297,7 @@ class RedisKeyAdapter implements RedisAdapter {
       return {
         data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
         size: data.byteLength,
-        version: versionOf(data),
+        ...(tagged ? { version: versionOf(stored.subarray(0, TAG_BYTES)) } : {}),
         ...(expiry >= 0 ? { expiresAt: expiry } : {}),
       };
     });
@@ -251,16 +305,23 @@ class RedisKeyAdapter implements RedisAdapter {
 
   write(key: string, data: Uint8Array, options: WriteOptions = {}): Promise<WriteResult> {
     return this.run('write', key, async (redisKey) => {
-      const value = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-      if (options.expiresAt === undefined) await this.client.set(redisKey, value);
-      else await this.client.set(redisKey, value, 'PXAT', redisTime(options.expiresAt));
-      return { version: versionOf(value) };
+      const tag = nextTag();
+      const value = Buffer.allocUnsafe(TAG_BYTES + data.byteLength);
+      tag.copy(value, 0);
+      value.set(data, TAG_BYTES);
+      if (options.expiresAt === undefined) await this.commands.set(redisKey, value);
+      else {
+        await this.commands.set(redisKey, value, {
+          expiration: { type: 'PXAT', value: redisTime(options.expiresAt) },
+        });
+      }
+      return { version: versionOf(tag) };
     });
   }
 
   delete(key: string): Promise<void> {
     return this.run('delete', key, async (redisKey) => {
-      await this.client.del(redisKey);
+      await this.commands.del(redisKey);
     });
   }
 
@@ -268,29 +329,31 @@ class RedisKeyAdapter implements RedisAdapter {
     this.assertOpen();
     assertValidPrefix(prefix);
     const match = `${globEscape(this.prefix + prefix)}*`;
-    const masters = this.client instanceof Cluster ? this.client.nodes('master') : [this.client];
-    for (const node of masters) {
-      const stream = node.scanStream({ match, count: this.scanCount });
-      try {
-        for await (const batch of stream as AsyncIterable<string[]>) {
+    try {
+      await this.connecting;
+      const client = this.client;
+      const scanners: Scanner[] = isCluster(client)
+        ? await Promise.all(client.masters.map((master) => client.nodeClient(master)))
+        : [client as unknown as Scanner];
+      for (const scanner of scanners) {
+        for await (const batch of scanner.scanIterator({ MATCH: match, COUNT: this.scanCount })) {
           for (const redisKey of batch) yield redisKey.slice(this.prefix.length);
         }
-      } catch (error) {
-        throw toStoreError(error, 'list', prefix);
-      } finally {
-        stream.destroy();
       }
+    } catch (error) {
+      throw toStoreError(error, 'list', prefix);
     }
   }
 
   stat(key: string): Promise<AdapterStat | null> {
     return this.run('stat', key, async (redisKey) => {
-      const reply = (await STAT.run(this.client, redisKey)) as null | [number, number, Buffer];
+      const reply = (await STAT.run(this.commands, redisKey)) as null | [number, number, Buffer];
       if (reply === null) return null;
-      const [size, expiry, version] = reply;
+      const [stored, expiry, tag] = reply;
+      const tagged = tag.byteLength === TAG_BYTES;
       return {
-        size,
-        version: version.toString('latin1'),
+        size: tagged ? stored - TAG_BYTES : stored,
+        ...(tagged ? { version: versionOf(tag) } : {}),
         ...(expiry >= 0 ? { expiresAt: expiry } : {}),
       };
     });
@@ -298,12 +361,17 @@ class RedisKeyAdapter implements RedisAdapter {
 
   touch(key: string, expiresAt: number, options: TouchOptions = {}): Promise<boolean> {
     return this.run('touch', key, async (redisKey) => {
-      const at = redisTime(expiresAt);
+      const at = String(redisTime(expiresAt));
       const moved =
         options.ifVersion === undefined
-          ? await this.client.pexpireat(redisKey, at)
-          : await TOUCH_IF_VERSION.run(this.client, redisKey, at, options.ifVersion);
-      return moved === 1;
+          ? await this.commands.pExpireAt(redisKey, Number(at))
+          : await TOUCH_IF_VERSION.run(
+              this.commands,
+              redisKey,
+              at,
+              Buffer.from(options.ifVersion, 'hex'),
+            );
+      return Number(moved) === 1;
     });
   }
 
@@ -311,9 +379,9 @@ class RedisKeyAdapter implements RedisAdapter {
     return this.run('move', from, async (source) => {
       assertValidKey(to);
       const target = this.prefix + to;
-      if (!(this.client instanceof Cluster)) {
+      if (!isCluster(this.client)) {
         try {
-          await this.client.rename(source, target);
+          await this.commands.rename(source, target);
           return true;
         } catch (error) {
           if (/no such key/i.test((error as Error).message)) return false;
@@ -321,13 +389,15 @@ class RedisKeyAdapter implements RedisAdapter {
         }
       }
       // Keys in different cluster slots cannot be renamed: copy, then delete.
-      const [data, expiry] = replies(
-        await this.client.multi().getBuffer(source).pexpiretime(source).exec(),
-      ) as [Buffer | null, number];
+      const [expiry, data] = await Promise.all([
+        this.commands.pExpireTime(source),
+        this.commands.get(source),
+      ]);
       if (data === null) return false;
-      if (expiry >= 0) await this.client.set(target, data, 'PXAT', expiry);
-      else await this.client.set(target, data);
-      await this.client.del(source);
+      if (expiry >= 0) {
+        await this.commands.set(target, data, { expiration: { type: 'PXAT', value: expiry } });
+      } else await this.commands.set(target, data);
+      await this.commands.del(source);
       return true;
     });
   }
@@ -335,7 +405,13 @@ class RedisKeyAdapter implements RedisAdapter {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.owned) await this.client.quit().catch(() => this.client.disconnect());
+    if (!this.owned) return;
+    await this.connecting;
+    try {
+      if (this.client.isOpen) await this.client.close();
+    } catch {
+      this.client.destroy();
+    }
   }
 
   private assertOpen(): void {
@@ -346,7 +422,7 @@ class RedisKeyAdapter implements RedisAdapter {
 
   /**
    * Runs one operation on the Redis key of `key` with the adapter's checks, its time
-   * bound (also for a client the user configured without one) and its error mapping.
+   * bound (also while the first connection is being made) and its error mapping.
    */
   private async run<T>(
     action: string,
@@ -355,22 +431,24 @@ class RedisKeyAdapter implements RedisAdapter {
   ): Promise<T> {
     this.assertOpen();
     assertValidKey(key);
-    if (this.clientTimesOut) {
-      try {
-        return await operation(this.prefix + key);
-      } catch (error) {
-        throw toStoreError(error, action, key);
-      }
-    }
     let timer: NodeJS.Timeout | undefined;
+    let late = false;
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`Redis did not answer within ${this.timeout} ms (timed out)`)),
-        this.timeout,
-      );
+      timer = setTimeout(() => {
+        late = true;
+        reject(new Error(`Redis did not answer within ${this.timeout} ms (timed out)`));
+      }, this.timeout);
     });
+    // An operation waiting for the first connection never starts once reported failed.
+    const start = () => {
+      if (late) throw new Error('timed out before Redis was first reached');
+      return operation(this.prefix + key);
+    };
     try {
-      return await Promise.race([operation(this.prefix + key), deadline]);
+      return await Promise.race([
+        this.connecting ? this.connecting.then(start) : start(),
+        deadline,
+      ]);
     } catch (error) {
       throw toStoreError(error, action, key);
     } finally {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { runAdapterSuite } from '@sessionfs/adapter-test-suite';
 import { startCluster } from '@sessionfs/test-redis-server';
-import { Redis } from 'ioredis';
+import { createClient } from 'redis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createRedisAdapter } from '../src/index.js';
 
@@ -23,11 +23,11 @@ describe('on a 3-master cluster', () => {
       await Promise.all(keys.map((key) => adapter.write(key, new Uint8Array([1]))));
       const perMaster = await Promise.all(
         cluster.servers.map(async (server) => {
-          const direct = new Redis(server.port, '127.0.0.1');
+          const direct = await createClient({ url: `redis://127.0.0.1:${server.port}` }).connect();
           try {
             return (await direct.keys(`${prefix}*`)).length;
           } finally {
-            direct.disconnect();
+            direct.destroy();
           }
         }),
       );
