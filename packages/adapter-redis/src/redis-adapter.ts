@@ -88,28 +88,49 @@ function globEscape(text: string): string {
 }
 
 /**
- * Every value is stored behind a 12-byte tag that names the write: the version the store
- * asks about. Redis keeps no per-key version, and a digest of the bytes would cost a hash
- * of the whole value on every read, write and guarded touch (in Redis too, inside the
- * script); the tag is compared by reading its 12 bytes. A tag is this process's random
- * token (8 bytes, drawn once) and a counter (4 bytes), so no two writes share one.
+ * Every value is stored behind a 20-byte header: a 12-byte tag naming the write, then the
+ * expiry (float64, big-endian, epoch ms; -1 for none).
+ *
+ * - The tag is the version the store asks about. Redis keeps no per-key version, and a
+ *   digest of the bytes would cost a hash of the whole value on every read, write and
+ *   guarded touch (in Redis too, inside the script); the tag is compared by reading its
+ *   12 bytes. It is this process's random token (8 bytes, drawn once) and a counter
+ *   (4 bytes), so no two writes share one.
+ * - The expiry is the one Redis enforces (`PXAT`, `PEXPIREAT`), kept beside the data so
+ *   that a read is one `GET`, not `GET` and `PEXPIRETIME`; `touch` moves both in one
+ *   script. (A TTL changed behind the adapter's back, by `PERSIST` say, is not seen.)
  */
 const TAG_BYTES = 12;
+const HEADER_BYTES = TAG_BYTES + 8;
+const NO_EXPIRY = -1;
 const processToken = randomBytes(8);
 let writeCounter = 0;
 
-/** A fresh tag: the process token, then the next value of the counter. */
-function nextTag(): Buffer {
-  const tag = Buffer.allocUnsafe(TAG_BYTES);
-  processToken.copy(tag, 0);
+/** The header of a new write: a fresh tag, then the expiry. */
+function newHeader(expiresAt: number | undefined): Buffer {
+  const header = Buffer.allocUnsafe(HEADER_BYTES);
+  processToken.copy(header, 0);
   writeCounter = (writeCounter + 1) >>> 0;
-  tag.writeUInt32BE(writeCounter, 8);
-  return tag;
+  header.writeUInt32BE(writeCounter, 8);
+  header.writeDoubleBE(expiresAt ?? NO_EXPIRY, TAG_BYTES);
+  return header;
 }
 
-/** The version the store sees: the tag in hex. */
-function versionOf(tag: Buffer): string {
-  return tag.toString('hex');
+/** The expiry as the header holds it: 8 bytes, float64 big-endian. */
+function expiryBytes(expiresAt: number): Buffer {
+  const bytes = Buffer.allocUnsafe(8);
+  bytes.writeDoubleBE(expiresAt, 0);
+  return bytes;
+}
+
+/** What a stored value's header says: its version and expiry, or nothing if it has none. */
+function describeHeader(stored: Buffer): { version?: string; expiresAt?: number } {
+  if (stored.byteLength < HEADER_BYTES) return {};
+  const expiresAt = stored.readDoubleBE(TAG_BYTES);
+  return {
+    version: stored.toString('hex', 0, TAG_BYTES),
+    ...(expiresAt >= 0 ? { expiresAt } : {}),
+  };
 }
 
 /**
@@ -126,7 +147,6 @@ interface Commands {
     value: Buffer,
     options?: { expiration: { type: 'PXAT'; value: number } },
   ): Promise<unknown>;
-  pExpireAt(key: string, at: number): Promise<number>;
   del(key: string): Promise<number>;
   rename(from: string, to: string): Promise<unknown>;
   evalSha(
@@ -168,17 +188,21 @@ class Script {
   }
 }
 
-// Replies nil (missing) or `{stored size, pexpiretime, tag}`: the value never leaves Redis.
+// Replies nil (missing) or `{stored size, header}`: the value never leaves Redis.
 const STAT = new Script(`
 local size = redis.call('STRLEN', KEYS[1])
 if size == 0 and redis.call('EXISTS', KEYS[1]) == 0 then return false end
-return {size, redis.call('PEXPIRETIME', KEYS[1]), redis.call('GETRANGE', KEYS[1], 0, ${TAG_BYTES - 1})}
+return {size, redis.call('GETRANGE', KEYS[1], 0, ${HEADER_BYTES - 1})}
 `);
 
-// PEXPIREAT only while the value still carries the tag the caller knows: 1 moved, 0 not.
-const TOUCH_IF_VERSION = new Script(`
-if redis.call('GETRANGE', KEYS[1], 0, ${TAG_BYTES - 1}) ~= ARGV[2] then return 0 end
-return redis.call('PEXPIREAT', KEYS[1], ARGV[1])
+// Moves the expiry Redis enforces and the one in the header together; with a tag in
+// ARGV[3], only while the value still carries it. 1 moved, 0 not. (An expiry in the past
+// deletes the key: the header is then left alone, or SETRANGE would create it again.)
+const TOUCH = new Script(`
+if ARGV[3] ~= '' and redis.call('GETRANGE', KEYS[1], 0, ${TAG_BYTES - 1}) ~= ARGV[3] then return 0 end
+if redis.call('PEXPIREAT', KEYS[1], ARGV[1]) == 0 then return 0 end
+if redis.call('STRLEN', KEYS[1]) >= ${HEADER_BYTES} then redis.call('SETRANGE', KEYS[1], ${TAG_BYTES}, ARGV[2]) end
+return 1
 `);
 
 /** PXAT and PEXPIREAT take a positive integer; a past time makes the value expire at once. */
@@ -273,21 +297,17 @@ class RedisKeyAdapter implements RedisAdapter {
 
   read(key: string, options: ReadOptions = {}): Promise<StoredValue | null> {
     return this.run('read', key, async (redisKey) => {
-      // Two plain commands, sent together in one round trip; the expiry first, so that a
-      // value created between the two is read whole rather than taken for an empty one.
-      // GETRANGE bounds what travels: one byte past the limit tells "too large".
-      const [expiry, stored] = await Promise.all([
-        this.commands.pExpireTime(redisKey),
+      // One command: the header holds the version and the expiry. GETRANGE bounds what
+      // travels: one byte past the limit tells "too large".
+      const stored =
         options.maxBytes === undefined
-          ? this.commands.get(redisKey)
-          : this.commands.getRange(redisKey, 0, TAG_BYTES + options.maxBytes),
-      ]);
-      // -2: no such key (a key deleted between the two reads as an empty value, which
-      // the store takes for a dead record and finds gone when it sets it aside).
-      if (expiry === -2 || stored === null) return null;
-      // Shorter than a tag: not written by this adapter; the store sets it aside.
-      const tagged = stored.byteLength >= TAG_BYTES;
-      const data = tagged ? stored.subarray(TAG_BYTES) : stored;
+          ? await this.commands.get(redisKey)
+          : await this.commands.getRange(redisKey, 0, HEADER_BYTES + options.maxBytes);
+      // GETRANGE reads a missing key as empty; every value the adapter writes has a header.
+      if (stored === null || stored.byteLength === 0) return null;
+      const header = describeHeader(stored);
+      // Without a header: not written by this adapter; the store sets it aside.
+      const data = header.version === undefined ? stored : stored.subarray(HEADER_BYTES);
       if (options.maxBytes !== undefined && data.byteLength > options.maxBytes) {
         throw new SessionStoreError(
           ErrorCodes.TOO_LARGE,
@@ -297,25 +317,24 @@ class RedisKeyAdapter implements RedisAdapter {
       return {
         data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
         size: data.byteLength,
-        ...(tagged ? { version: versionOf(stored.subarray(0, TAG_BYTES)) } : {}),
-        ...(expiry >= 0 ? { expiresAt: expiry } : {}),
+        ...header,
       };
     });
   }
 
   write(key: string, data: Uint8Array, options: WriteOptions = {}): Promise<WriteResult> {
     return this.run('write', key, async (redisKey) => {
-      const tag = nextTag();
-      const value = Buffer.allocUnsafe(TAG_BYTES + data.byteLength);
-      tag.copy(value, 0);
-      value.set(data, TAG_BYTES);
-      if (options.expiresAt === undefined) await this.commands.set(redisKey, value);
+      const expiresAt = options.expiresAt === undefined ? undefined : redisTime(options.expiresAt);
+      const value = Buffer.allocUnsafe(HEADER_BYTES + data.byteLength);
+      newHeader(expiresAt).copy(value, 0);
+      value.set(data, HEADER_BYTES);
+      if (expiresAt === undefined) await this.commands.set(redisKey, value);
       else {
         await this.commands.set(redisKey, value, {
-          expiration: { type: 'PXAT', value: redisTime(options.expiresAt) },
+          expiration: { type: 'PXAT', value: expiresAt },
         });
       }
-      return { version: versionOf(tag) };
+      return { version: value.toString('hex', 0, TAG_BYTES) };
     });
   }
 
@@ -347,30 +366,22 @@ class RedisKeyAdapter implements RedisAdapter {
 
   stat(key: string): Promise<AdapterStat | null> {
     return this.run('stat', key, async (redisKey) => {
-      const reply = (await STAT.run(this.commands, redisKey)) as null | [number, number, Buffer];
+      const reply = (await STAT.run(this.commands, redisKey)) as null | [number, Buffer];
       if (reply === null) return null;
-      const [stored, expiry, tag] = reply;
-      const tagged = tag.byteLength === TAG_BYTES;
+      const [stored, headerBytes] = reply;
+      const header = describeHeader(headerBytes);
       return {
-        size: tagged ? stored - TAG_BYTES : stored,
-        ...(tagged ? { version: versionOf(tag) } : {}),
-        ...(expiry >= 0 ? { expiresAt: expiry } : {}),
+        size: header.version === undefined ? stored : stored - HEADER_BYTES,
+        ...header,
       };
     });
   }
 
   touch(key: string, expiresAt: number, options: TouchOptions = {}): Promise<boolean> {
     return this.run('touch', key, async (redisKey) => {
-      const at = String(redisTime(expiresAt));
-      const moved =
-        options.ifVersion === undefined
-          ? await this.commands.pExpireAt(redisKey, Number(at))
-          : await TOUCH_IF_VERSION.run(
-              this.commands,
-              redisKey,
-              at,
-              Buffer.from(options.ifVersion, 'hex'),
-            );
+      const at = redisTime(expiresAt);
+      const tag = options.ifVersion === undefined ? '' : Buffer.from(options.ifVersion, 'hex');
+      const moved = await TOUCH.run(this.commands, redisKey, String(at), expiryBytes(at), tag);
       return Number(moved) === 1;
     });
   }

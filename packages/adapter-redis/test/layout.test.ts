@@ -1,0 +1,54 @@
+import { randomUUID } from 'node:crypto';
+import { createSessionStore, sessionKey } from '@sessionfs/core';
+import { RedisServer } from '@sessionfs/test-redis-server';
+import { createClient } from 'redis';
+import { afterAll, expect, it, vi } from 'vitest';
+import { createRedisAdapter } from '../src/index.js';
+
+const server = await RedisServer.start();
+afterAll(() => server.destroy());
+
+it('reads a session with one GET, and keeps the expiry Redis enforces in step with it', async () => {
+  const prefix = `layout-${randomUUID()}:`;
+  const adapter = createRedisAdapter({ url: server.url, prefix });
+  const direct = await createClient({ url: server.url }).connect();
+  try {
+    const expiresAt = Date.now() + 60_000;
+    await adapter.write('k', new TextEncoder().encode('value'), { expiresAt });
+    expect(await direct.pExpireTime(`${prefix}k`)).toBe(expiresAt);
+    const moved = expiresAt + 3_600_000;
+    expect(await adapter.touch?.('k', moved)).toBe(true);
+    expect(await direct.pExpireTime(`${prefix}k`)).toBe(moved);
+    expect((await adapter.read('k'))?.expiresAt).toBe(moved);
+    // A touch into the past deletes the key, and does not bring it back.
+    expect(await adapter.touch?.('k', Date.now() - 1_000)).toBe(true);
+    expect(await direct.exists(`${prefix}k`)).toBe(0);
+    expect(await adapter.read('k')).toBeNull();
+  } finally {
+    direct.destroy();
+    await adapter.close();
+  }
+});
+
+it('sets aside a value under its prefix that it did not write, instead of serving it', async () => {
+  const prefix = `foreign-${randomUUID()}:`;
+  const logger = { debug: vi.fn(), info: vi.fn(), warn: vi.fn(), error: vi.fn() };
+  const store = createSessionStore({
+    adapter: createRedisAdapter({ url: server.url, prefix }),
+    reapInterval: false,
+    logger,
+  });
+  const direct = await createClient({ url: server.url }).connect();
+  try {
+    await direct.set(`${prefix}${sessionKey('visitor')}`, '{"user":"mallory"}');
+    expect(await store.get('visitor')).toBeNull();
+    expect(logger.warn).toHaveBeenCalledWith(
+      expect.objectContaining({ sessionId: 'visitor' }),
+      expect.stringContaining('set aside'),
+    );
+    expect(await direct.exists(`${prefix}${sessionKey('visitor')}`)).toBe(0);
+  } finally {
+    direct.destroy();
+    await store.close();
+  }
+});
