@@ -90,10 +90,9 @@ const markdown = `${sections.join('\n\n')}\n`;
 console.log(markdown);
 const results = fileURLToPath(new URL('../results/', import.meta.url));
 await mkdir(results, { recursive: true });
-const file = join(
-  results,
-  `${quick ? 'quick' : 'full'}-${new Date().toISOString().replace(/[:.]/g, '-')}.md`,
-);
+// A run of some sections or contenders only is kept apart: it never becomes the latest run.
+const kind = `${quick ? 'quick' : 'full'}${only || contenders ? '-partial' : ''}`;
+const file = join(results, `${kind}-${new Date().toISOString().replace(/[:.]/g, '-')}.md`);
 await writeFile(file, markdown);
-await writeFile(join(results, `latest-${quick ? 'quick' : 'full'}.md`), markdown);
+if (!only && !contenders) await writeFile(join(results, `latest-${kind}.md`), markdown);
 log(`saved ${file}`);
