@@ -43,10 +43,12 @@ try {
   if (wanted('store')) {
     const store = await storeLevel({
       root,
-      sizes: quick ? [1_000, 10_000] : [1_000, 100_000],
-      rounds: quick ? 3 : 5,
+      sizes: quick ? [1_000, 5_000] : [1_000, 100_000],
+      rounds: quick ? 2 : 5,
       sample: quick ? 300 : 500,
-      seconds: quick ? 1 : 2,
+      seconds: quick ? 0.6 : 2,
+      // Each warm-up reads a missing id, which session-file-store retries for 250 ms.
+      warmup: quick ? 15 : 50,
       log,
     });
     sections.push(store.markdown);
@@ -76,7 +78,7 @@ try {
   }
 
   if (wanted('memory')) {
-    const heap = await memory({ root, count: quick ? 20_000 : 100_000, log });
+    const heap = await memory({ root, count: quick ? 10_000 : 100_000, log });
     sections.push(heap.markdown);
   }
 } finally {

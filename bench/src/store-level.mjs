@@ -50,6 +50,7 @@ export async function storeLevel({
   rounds,
   sample,
   seconds,
+  warmup = 50,
   names = Object.keys(contenders),
   log,
 }) {
@@ -72,8 +73,9 @@ export async function storeLevel({
             name,
             join(root, `${name}-${size}`),
             idsFile,
-            String(Math.min(sample, Math.floor((size - 50) / 2))),
+            String(Math.min(sample, Math.floor((size - warmup) / 2))),
             String(seconds),
+            String(warmup),
           ],
           { maxBuffer: 1 << 20, timeout: 30 * 60_000 },
         );

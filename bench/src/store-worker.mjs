@@ -1,10 +1,10 @@
 // One contender, one fresh process: measures each store operation and prints JSON.
-// Usage: node store-worker.mjs <contender> <dir> <ids file> <sample> <seconds per op>
+// Usage: node store-worker.mjs <contender> <dir> <ids file> <sample> <seconds per op> [<warm-up ids, default 50>]
 import { readFileSync } from 'node:fs';
 import { contenders } from './contenders.mjs';
 import { makeSession, rolled, sessionId } from './sessions.mjs';
 
-const [name, dir, idsFile, sampleText, secondsText] = process.argv.slice(2);
+const [name, dir, idsFile, sampleText, secondsText, warmupText = '50'] = process.argv.slice(2);
 const sample = Number(sampleText);
 const budgetMs = Number(secondsText) * 1000;
 const ids = readFileSync(idsFile, 'utf8').trim().split('\n');
@@ -29,9 +29,10 @@ async function measure(items, operation) {
 
 // Disjoint slices so every "first read" is the first touch of that id in this process.
 const shuffled = [...ids.keys()].sort(() => Math.random() - 0.5);
-const warmup = shuffled.slice(0, 50);
-const reads = shuffled.slice(50, 50 + sample);
-const destroys = shuffled.slice(50 + sample, 50 + sample * 2);
+const warmupCount = Number(warmupText);
+const warmup = shuffled.slice(0, warmupCount);
+const reads = shuffled.slice(warmupCount, warmupCount + sample);
+const destroys = shuffled.slice(warmupCount + sample, warmupCount + sample * 2);
 const sessions = new Map();
 
 // Warm every code path on other ids first: "first read" means the session was not read
