@@ -121,7 +121,7 @@ export interface NodeAdapter extends FsAdapter {
   /** The directory holding one file per key (absolute when the adapter uses node:fs). */
   readonly dir: string;
   stat(key: string): Promise<AdapterStat | null>;
-  touch(key: string, expiresAt: number): Promise<boolean>;
+  touch(key: string, expiresAt: number, options?: TouchOptions): Promise<boolean>;
   move(from: string, to: string): Promise<boolean>;
   cleanup(olderThanMs: number): Promise<number>;
   close(): Promise<void>;

@@ -15,17 +15,22 @@ import {
   type WriteOptions,
   type WriteResult,
 } from '@sessionfs/core';
-import {
-  createClient,
-  createCluster,
-  RESP_TYPES,
-  type RedisClientOptions,
-  type RedisClientType,
-  type RedisClusterType,
-} from 'redis';
+import { createClient, createCluster, RESP_TYPES, type RedisClientOptions } from 'redis';
 
-/** A client of the official `redis` package: a single server or a cluster. */
-export type RedisClient = RedisClientType | RedisClusterType;
+/**
+ * A client of the official `redis` package, `createClient()` or `createCluster()`, as the
+ * adapter uses it. (Written out rather than taken from the package: its client types are
+ * generic over modules, scripts and RESP version, and a client created with other options
+ * than the defaults would not match them.)
+ */
+export interface RedisClient {
+  readonly isOpen: boolean;
+  connect(): Promise<unknown>;
+  close(): Promise<unknown>;
+  destroy(): void;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  withTypeMapping(mapping: Record<number, unknown>): unknown;
+}
 
 /** Options of {@link createRedisAdapter}. Give one of `client`, `url` or `nodes`. */
 export interface RedisAdapterOptions {
@@ -164,7 +169,13 @@ interface Scanner {
   scanIterator(options: { MATCH: string; COUNT: number }): AsyncIterable<string[]>;
 }
 
-function isCluster(client: RedisClient): client is RedisClusterType {
+/** A cluster client: keys live on several masters. */
+interface ClusterClient extends RedisClient {
+  readonly masters: unknown[];
+  nodeClient(master: unknown): Promise<Scanner>;
+}
+
+function isCluster(client: RedisClient): client is ClusterClient {
   return typeof (client as { nodeClient?: unknown }).nodeClient === 'function';
 }
 
@@ -214,9 +225,10 @@ function redisTime(expiresAt: number): number {
 const reconnectDelay = (attempt: number) => Math.min(attempt * 100, 1_000);
 
 /**
- * An `FsAdapter` over Redis or Redis Cluster. Values are plain string keys written
- * with `SET … PXAT`, so Redis expires them itself (`nativeExpiry`); `touch` is a
- * `PEXPIREAT`; listing is `SCAN` on every master, never `KEYS`.
+ * An `FsAdapter` over Redis or Redis Cluster. Values are plain string keys written with
+ * `SET … PXAT` behind a small header, so Redis expires them itself (`nativeExpiry`) and a
+ * read is one `GET`; `touch` moves both expiries in one script; listing is `SCAN` on
+ * every master, never `KEYS`.
  */
 export function createRedisAdapter(options: RedisAdapterOptions = {}): RedisAdapter {
   const timeout = options.timeout ?? 2_000;
@@ -245,9 +257,9 @@ export function createRedisAdapter(options: RedisAdapterOptions = {}): RedisAdap
     client = createCluster({
       rootNodes: options.nodes.map(({ host, port }) => ({ url: `redis://${host}:${port}` })),
       defaults: clientOptions,
-    }) as unknown as RedisClusterType;
+    }) as unknown as RedisClient;
   } else if (options.url) {
-    client = createClient({ ...clientOptions, url: options.url }) as unknown as RedisClientType;
+    client = createClient({ ...clientOptions, url: options.url }) as unknown as RedisClient;
   } else {
     throw new SessionStoreError(
       ErrorCodes.INVALID_OPTION,

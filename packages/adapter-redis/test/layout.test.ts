@@ -52,3 +52,17 @@ it('sets aside a value under its prefix that it did not write, instead of servin
     await store.close();
   }
 });
+
+it('connects a client it is given if needed, and leaves it open on close', async () => {
+  const client = createClient({ url: server.url, disableOfflineQueue: true });
+  client.on('error', () => {});
+  const adapter = createRedisAdapter({ client, prefix: `given-${randomUUID()}:` });
+  try {
+    await adapter.write('k', new TextEncoder().encode('v'));
+    expect(new TextDecoder().decode((await adapter.read('k'))?.data)).toBe('v');
+    await adapter.close();
+    expect(client.isOpen).toBe(true);
+  } finally {
+    client.destroy();
+  }
+});

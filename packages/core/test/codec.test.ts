@@ -1,0 +1,17 @@
+import { describe, expect, it } from 'vitest';
+import { jsonCodec } from '../src/codec.js';
+
+describe('jsonCodec', () => {
+  it('round-trips a session, keeping an own __proto__ as data', () => {
+    const session = JSON.parse('{"user":"ada","__proto__":{"admin":true}}');
+    const decoded = jsonCodec.decode(jsonCodec.encode(session) as Uint8Array) as object;
+    expect(decoded).toEqual(session);
+    expect(Object.getPrototypeOf(decoded)).toBe(Object.prototype);
+  });
+
+  it('refuses bytes that are not UTF-8 instead of decoding replacement characters', () => {
+    // `{"a":"<0xff>"}`: JSON-shaped, but 0xff is never valid UTF-8.
+    const data = Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0x22, 0x7d]);
+    expect(() => jsonCodec.decode(data)).toThrow(/UTF-8/);
+  });
+});
