@@ -147,6 +147,16 @@ export interface AdapterCapabilities {
    * with `touch`. Omitted: any expiry is kept.
    */
   readonly expiresUntil?: number;
+  /**
+   * Writing a session costs this backend no more than checking its version (`stat`) or
+   * moving its expiry (`touch`) does. The store then saves an unchanged session by writing
+   * it again, in one call, rather than by a `stat` or a `touch` with `ifVersion`. Redis
+   * sets it: a `SET` of a small value costs the server a fraction of the Lua script a
+   * version check needs (measured: about 2.5 µs against 14 µs). Omitted: false, as for
+   * files, where a write costs far more than a `touch`. (`store.touch()` still moves the
+   * expiry with `touch`: it has no data to write.)
+   */
+  readonly cheapWrites?: boolean;
 }
 
 /** Options of {@link FsAdapter.read}. */
@@ -190,11 +200,11 @@ export interface AdapterStat {
    * The expiry given to the last `write` or `touch`, in epoch milliseconds, when the
    * adapter stores expiry; `undefined` when the value never expires.
    */
-  readonly expiresAt?: number;
+  readonly expiresAt?: number | undefined;
   /**
    * An opaque token that changes whenever the stored bytes change, and not when only the
    * expiry moves (`touch`). Equal tokens mean the value read before is still current,
    * which lets a cache shared with other processes skip a read.
    */
-  readonly version?: string;
+  readonly version?: string | undefined;
 }

@@ -33,8 +33,21 @@ export class BoundedLru<V> {
   }
 
   set(key: string, value: V, bytes: number): void {
+    if (this.maxEntries <= 0 || bytes > this.maxBytes) {
+      this.delete(key);
+      return;
+    }
+    const entry = this.entries.get(key);
+    if (entry && this.totalBytes + bytes - entry.bytes <= this.maxBytes) {
+      // Updated in place, as a use: no reordering of the map on every save. (One that
+      // makes room by evicting goes to the young end first, never to be evicted itself.)
+      this.totalBytes += bytes - entry.bytes;
+      entry.value = value;
+      entry.bytes = bytes;
+      entry.used = true;
+      return;
+    }
     this.delete(key);
-    if (this.maxEntries <= 0 || bytes > this.maxBytes) return;
     this.entries.set(key, { value, bytes, used: false });
     this.totalBytes += bytes;
     while (this.entries.size > this.maxEntries || this.totalBytes > this.maxBytes) {
@@ -42,7 +55,9 @@ export class BoundedLru<V> {
       const entry = this.entries.get(oldest);
       if (!entry) break;
       this.entries.delete(oldest);
-      if (entry.used) {
+      // The entry just set is never the one evicted: when every older one had its second
+      // chance, it comes round first, and the next oldest (now unmarked) goes.
+      if (entry.used || oldest === key) {
         entry.used = false;
         this.entries.set(oldest, entry);
       } else {

@@ -115,8 +115,13 @@ export interface SessionStore<S = SessionData> {
   close(): Promise<void>;
 }
 
-/** What the store remembers of a session it read or wrote. */
+/**
+ * What the store remembers of a session it read or wrote, by session id: a session in
+ * use costs no key encoding, and its next read no digest check while unchanged.
+ */
 interface Known {
+  /** The adapter key of the session. */
+  readonly key: string;
   /** Digest of the encoded session, without its expiry. */
   readonly digest: string;
   readonly cookieExpires: boolean;
@@ -132,8 +137,8 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 const LEFTOVER_AGE_MS = 60_000;
 /** How soon after start the reaper first runs. */
 const FIRST_REAP_DELAY_MS = 5_000;
-/** Per-entry cost of a fingerprint, for the byte bound. */
-const KNOWN_ENTRY_BYTES = 160;
+/** Per-entry cost of a fingerprint (id, key, digest, version), for the byte bound. */
+const KNOWN_ENTRY_BYTES = 256;
 
 /** Creates a session store. Throws `ERR_INVALID_OPTION` for options it cannot work with. */
 export function createSessionStore<S = SessionData>(options: SessionStoreOptions): SessionStore<S> {
@@ -173,6 +178,8 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
   private readonly exclusive: boolean;
   private readonly known: BoundedLru<Known>;
   private readonly storesExpiry: boolean;
+  /** Whether an unchanged session is written rather than checked and touched. */
+  private readonly writesUnchanged: boolean;
   private readonly reaper: NodeJS.Timeout | undefined;
   private readonly firstReap: NodeJS.Timeout | undefined;
   private reaping: Promise<ReapResult> | undefined;
@@ -197,6 +204,7 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
       adapter.capabilities.storesExpiry &&
       typeof adapter.stat === 'function' &&
       typeof adapter.touch === 'function';
+    this.writesUnchanged = adapter.capabilities.cheapWrites === true;
 
     const cache = options.cache || undefined;
     this.caching = cache !== undefined;
@@ -234,16 +242,16 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
 
   async get(id: string): Promise<S | null> {
     this.assertOpen();
-    const key = sessionKey(id);
     const now = this.now();
-
-    const known = this.known.get(key);
+    // A known id was checked and encoded when it became known.
+    const known = this.known.get(id);
+    const key = known?.key ?? sessionKey(id);
     if (known?.payload) {
       const expiresAt = await this.confirmCached(key, known);
       if (expiresAt === null) {
-        this.known.delete(key);
+        this.known.delete(id);
       } else if (expiresAt !== undefined) {
-        if (expiresAt <= now) return this.dropExpired(key, known.version);
+        if (expiresAt <= now) return this.dropExpired(id, key, known.version);
         return this.decode(known.payload, expiresAt, known.cookieExpires) as S;
       }
     }
@@ -259,18 +267,23 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
       throw this.failure(error, 'read');
     }
     if (value === null) {
-      this.known.delete(key);
+      this.known.delete(id);
       return null;
     }
 
-    const record = parseRecord(value.data);
+    // The same version as the store last wrote or checked: the same bytes, checked then.
+    const verifiedDigest =
+      known !== undefined && known.version !== undefined && known.version === value.version
+        ? known.digest
+        : undefined;
+    const record = parseRecord(value.data, verifiedDigest);
     if ('corrupt' in record) {
       await this.setAside(key, id, record.corrupt, value);
       return null;
     }
     // An adapter that keeps expiry holds the latest one: `touch` moves only that.
     const expiresAt = this.storesExpiry ? (value.expiresAt ?? record.expiresAt) : record.expiresAt;
-    if (expiresAt <= now) return this.dropExpired(key, value.version);
+    if (expiresAt <= now) return this.dropExpired(id, key, value.version);
 
     let session: unknown;
     try {
@@ -279,7 +292,8 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
       await this.setAside(key, id, `codec cannot decode the record: ${String(error)}`, value);
       return null;
     }
-    this.remember(key, {
+    this.remember(id, {
+      key,
       digest: record.digest,
       cookieExpires: record.cookieExpires,
       expiresAt,
@@ -291,7 +305,8 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
 
   async set(id: string, session: S): Promise<void> {
     this.assertOpen();
-    const key = sessionKey(id);
+    const known = this.known.get(id);
+    const key = known?.key ?? sessionKey(id);
     const prepared = this.prepare(session);
     const payload = this.encode(prepared.body);
     if (payload.byteLength + RECORD_OVERHEAD_BYTES > this.maxRecordBytes) {
@@ -302,24 +317,31 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
     }
     const digest = digestOf(payload);
 
-    const known = this.known.get(key);
     if (known && known.digest === digest && known.cookieExpires === prepared.cookieExpires) {
       if (known.expiresAt === prepared.expiresAt) {
-        if (await this.isCurrent(key, known)) return;
-      } else if (await this.moveExpiryIfCurrent(key, prepared.expiresAt, known)) {
+        if (this.exclusive) return;
+        if (!this.writesUnchanged && (await this.isCurrent(key, known))) return;
+      } else if (
+        !this.writesUnchanged &&
+        (await this.moveExpiryIfCurrent(id, key, prepared.expiresAt, known))
+      ) {
         return;
       }
     }
 
-    const record = encodeRecord({ ...prepared, digest }, payload);
+    const record = encodeRecord(
+      { expiresAt: prepared.expiresAt, cookieExpires: prepared.cookieExpires, digest },
+      payload,
+    );
     let version: string | undefined;
     try {
       version = (await this.adapter.write(key, record, { expiresAt: prepared.expiresAt }))?.version;
     } catch (error) {
-      this.known.delete(key);
+      this.known.delete(id);
       throw this.failure(error, 'write');
     }
-    this.remember(key, {
+    this.remember(id, {
+      key,
       digest,
       cookieExpires: prepared.cookieExpires,
       expiresAt: prepared.expiresAt,
@@ -333,13 +355,13 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
 
   async touch(id: string, session: S): Promise<void> {
     this.assertOpen();
-    const key = sessionKey(id);
+    const known = this.known.get(id);
+    const key = known?.key ?? sessionKey(id);
     const { expiresAt } = this.prepare(session);
-    if (!this.keepsExpiry(expiresAt)) return this.rewriteExpiry(key, expiresAt);
+    if (!this.keepsExpiry(expiresAt)) return this.rewriteExpiry(id, key, expiresAt);
     const now = this.now();
-    const known = this.known.get(key);
     if (known && known.expiresAt > now) {
-      await this.moveExpiry(key, expiresAt, known);
+      await this.moveExpiry(id, key, expiresAt, known);
       return;
     }
     // Not read here, or expired when last seen: an expired session is gone, and moving
@@ -355,8 +377,8 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
 
   async destroy(id: string): Promise<void> {
     this.assertOpen();
-    const key = sessionKey(id);
-    this.known.delete(key);
+    const key = this.known.get(id)?.key ?? sessionKey(id);
+    this.known.delete(id);
     try {
       await this.adapter.delete(key);
     } catch (error) {
@@ -451,7 +473,7 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
         try {
           if ((await this.expiryOf(key)) > started) return false;
           await this.adapter.delete(key);
-          this.known.delete(key);
+          this.forget(key);
           return true;
         } catch (error) {
           if (failures++ === 0) {
@@ -538,12 +560,13 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
    * since). False when it is not, or cannot be told: the caller writes.
    */
   private async moveExpiryIfCurrent(
+    id: string,
     key: string,
     expiresAt: number,
     known: Known,
   ): Promise<boolean> {
     if (!this.exclusive && known.version === undefined) return false;
-    return this.moveExpiry(key, expiresAt, known, known.version);
+    return this.moveExpiry(id, key, expiresAt, known, known.version);
   }
 
   /** Whether the adapter can hold `expiresAt` itself, so that `touch` can move it there. */
@@ -560,6 +583,7 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
    * instead).
    */
   private async moveExpiry(
+    id: string,
     key: string,
     expiresAt: number,
     known: Known,
@@ -578,7 +602,7 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
       throw this.failure(error, 'touch');
     }
     if (!moved) {
-      this.known.delete(key);
+      this.known.delete(id);
       return false;
     }
     known.expiresAt = expiresAt;
@@ -593,8 +617,8 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
    * one: a write landing in between is lost. Adapters that keep expiries never get here
    * but for expiries past their `expiresUntil`.
    */
-  private async rewriteExpiry(key: string, expiresAt: number): Promise<void> {
-    this.known.delete(key);
+  private async rewriteExpiry(id: string, key: string, expiresAt: number): Promise<void> {
+    this.known.delete(id);
     try {
       const value = await this.adapter.read(key, { maxBytes: this.maxRecordBytes });
       const record = value && parseRecord(value.data);
@@ -612,8 +636,8 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
   }
 
   /** Removes an expired record, unless another process renewed it since it was read. */
-  private async dropExpired(key: string, version: string | undefined): Promise<null> {
-    this.known.delete(key);
+  private async dropExpired(id: string, key: string, version: string | undefined): Promise<null> {
+    this.known.delete(id);
     try {
       if (this.adapter.stat && version !== undefined) {
         const stat = await this.adapter.stat(key);
@@ -639,7 +663,7 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
     reason: string,
     value?: StoredValue,
   ): Promise<void> {
-    this.known.delete(key);
+    this.known.delete(id);
     const aside = corruptKey(key, this.now());
     try {
       if (this.adapter.move) {
@@ -699,8 +723,14 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
     return restoreSession(this.codec.decode(payload), expiresAt, cookieExpires);
   }
 
-  private remember(key: string, known: Known): void {
-    this.known.set(key, known, KNOWN_ENTRY_BYTES + (known.payload?.byteLength ?? 0));
+  private remember(id: string, known: Known): void {
+    this.known.set(id, known, KNOWN_ENTRY_BYTES + (known.payload?.byteLength ?? 0));
+  }
+
+  /** Forgets what the store knew of the session under `key`. */
+  private forget(key: string): void {
+    const id = sessionIdOf(key);
+    if (id !== null) this.known.delete(id);
   }
 
   private assertOpen(): void {

@@ -35,4 +35,30 @@ describe('BoundedLru', () => {
     expect(lru.bytes).toBe(0);
     expect(lru.size).toBe(0);
   });
+
+  it('stays within the byte bound when an entry grows, and drops one that outgrows it', () => {
+    const lru = new BoundedLru<string>(10, 100);
+    lru.set('a', 'x', 40);
+    lru.set('b', 'y', 40);
+    lru.set('b', 'y2', 50);
+    expect(lru.bytes).toBe(90);
+    lru.set('a', 'x2', 60);
+    expect(lru.bytes).toBeLessThanOrEqual(100);
+    expect(lru.get('a')).toBe('x2');
+    expect(lru.get('b')).toBeUndefined();
+    lru.set('a', 'x3', 101);
+    expect(lru.get('a')).toBeUndefined();
+    expect(lru.bytes).toBe(0);
+  });
+
+  it('never evicts the entry just set, even when every other one was used', () => {
+    const lru = new BoundedLru<number>(3, 1_000);
+    lru.set('a', 1, 1);
+    lru.set('b', 2, 1);
+    lru.set('c', 3, 1);
+    for (const key of ['a', 'b', 'c']) lru.get(key);
+    lru.set('d', 4, 1);
+    expect(lru.get('d')).toBe(4);
+    expect(lru.size).toBe(3);
+  });
 });

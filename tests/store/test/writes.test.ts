@@ -1,5 +1,11 @@
 import { createMemoryAdapter } from '@sessionfs/adapter-memory';
-import { ErrorCodes, hasErrorCode, SessionStoreError, sessionKey } from '@sessionfs/core';
+import {
+  ErrorCodes,
+  type FsAdapter,
+  hasErrorCode,
+  SessionStoreError,
+  sessionKey,
+} from '@sessionfs/core';
 import { describe, expect, it } from 'vitest';
 import {
   adapters,
@@ -194,6 +200,53 @@ describe.each(adapters)('unchanged writes over the %s adapter', (_, createAdapte
 });
 
 const HOUR_MINUS_ONE = 60 * 60 * 1000 - 1;
+
+/** `inner`, declaring `cheapWrites` as the Redis adapter does. */
+function withCheapWrites(inner: FsAdapter): FsAdapter {
+  const capabilities = { ...inner.capabilities, cheapWrites: true };
+  return new Proxy(inner, {
+    get(target, property) {
+      if (property === 'capabilities') return capabilities;
+      const value = Reflect.get(target, property);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+describe('unchanged writes over an adapter whose writes are cheap (cheapWrites)', () => {
+  it('saves an unchanged session with one write, never a stat or a touch first', async () => {
+    const clock = virtualClock();
+    const spy = instrument(withCheapWrites(createMemoryAdapter()));
+    const store = openStore({ adapter: spy.adapter, now: clock.now });
+    await store.set('id', fastifySession(clock.now(), { views: 1 }));
+    for (let request = 0; request < 5; request += 1) {
+      clock.advance(1_000);
+      const session = await store.get('id');
+      await store.set('id', { ...session, cookie: fastifySession(clock.now()).cookie });
+    }
+    // Expiry unchanged too: still one write, no stat to learn whether it is current.
+    await store.set('id', (await store.get('id')) as Record<string, unknown>);
+    expect(spy.calls.write).toBe(7);
+    expect(spy.calls.touch).toBe(0);
+    expect(spy.calls.stat).toBe(0);
+    clock.advance(HOUR_MINUS_ONE);
+    expect(await store.get('id')).toEqual(
+      fastifySession(clock.now() - HOUR_MINUS_ONE, { views: 1 }),
+    );
+  });
+
+  it('writes nothing for a session unchanged in every way when the cache is exclusive', async () => {
+    const spy = instrument(withCheapWrites(createMemoryAdapter()));
+    const store = openStore({ adapter: spy.adapter, cache: { mode: 'exclusive' } });
+    const session = fastifySession(Date.now(), { views: 1 });
+    await store.set('id', session);
+    await store.set('id', structuredClone(session));
+    expect(spy.calls.write).toBe(1);
+    await store.set('id', { ...session, views: 2 });
+    expect(spy.calls.write).toBe(2);
+    expect(await store.get('id')).toMatchObject({ views: 2 });
+  });
+});
 
 describe('nothing throws synchronously', () => {
   it('for any method, whatever the input', async () => {
