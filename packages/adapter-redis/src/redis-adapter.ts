@@ -29,7 +29,8 @@ export interface RedisClient {
   close(): Promise<unknown>;
   destroy(): void;
   on(event: 'error', listener: (error: Error) => void): unknown;
-  withTypeMapping(mapping: Record<number, unknown>): unknown;
+  // The two clients' raw command methods differ (a cluster's takes the key first).
+  sendCommand(...args: never[]): Promise<unknown>;
 }
 
 /** Options of {@link createRedisAdapter}. Give one of `client`, `url` or `nodes`. */
@@ -64,6 +65,9 @@ export interface RedisAdapter extends FsAdapter {
   readonly client: RedisClient;
   /** The prefix of every Redis key the adapter writes. */
   readonly prefix: string;
+  stat(key: string): Promise<AdapterStat | null>;
+  touch(key: string, expiresAt: number, options?: TouchOptions): Promise<boolean>;
+  move(from: string, to: string): Promise<boolean>;
   /** Closes the client if the adapter created it; a client you passed stays open. */
   close(): Promise<void>;
 }
@@ -111,14 +115,12 @@ const NO_EXPIRY = -1;
 const processToken = randomBytes(8);
 let writeCounter = 0;
 
-/** The header of a new write: a fresh tag, then the expiry. */
-function newHeader(expiresAt: number | undefined): Buffer {
-  const header = Buffer.allocUnsafe(HEADER_BYTES);
-  processToken.copy(header, 0);
+/** Writes the header of a new write at the start of `value`: a fresh tag, then the expiry. */
+function writeHeader(value: Buffer, expiresAt: number | undefined): void {
+  processToken.copy(value, 0);
   writeCounter = (writeCounter + 1) >>> 0;
-  header.writeUInt32BE(writeCounter, 8);
-  header.writeDoubleBE(expiresAt ?? NO_EXPIRY, TAG_BYTES);
-  return header;
+  value.writeUInt32BE(writeCounter, 8);
+  value.writeDoubleBE(expiresAt ?? NO_EXPIRY, TAG_BYTES);
 }
 
 /** The expiry as the header holds it: 8 bytes, float64 big-endian. */
@@ -128,40 +130,46 @@ function expiryBytes(expiresAt: number): Buffer {
   return bytes;
 }
 
-/** What a stored value's header says: its version and expiry, or nothing if it has none. */
-function describeHeader(stored: Buffer): { version?: string; expiresAt?: number } {
-  if (stored.byteLength < HEADER_BYTES) return {};
-  const expiresAt = stored.readDoubleBE(TAG_BYTES);
-  return {
-    version: stored.toString('hex', 0, TAG_BYTES),
-    ...(expiresAt >= 0 ? { expiresAt } : {}),
-  };
+/** Whether `stored` begins with a header (every value the adapter writes does). */
+function hasHeader(stored: Buffer): boolean {
+  return stored.byteLength >= HEADER_BYTES;
 }
 
+/** The version a header names: its tag, as hex. */
+function versionIn(stored: Buffer): string {
+  return stored.toString('hex', 0, TAG_BYTES);
+}
+
+/** The expiry a header holds, or `undefined` for none. */
+function expiryIn(stored: Buffer): number | undefined {
+  const expiresAt = stored.readDoubleBE(TAG_BYTES);
+  return expiresAt >= 0 ? expiresAt : undefined;
+}
+
+/** Arguments of one Redis command, its name first. */
+type CommandArguments = (string | Buffer)[];
+
 /**
- * What the adapter asks of a client, with bulk strings as `Buffer`s. The `redis`
- * package's own types are generic over modules, scripts and type mappings; this is the
- * little the adapter uses.
+ * Sends one command about `redisKey` and resolves its reply, bulk strings as `Buffer`s.
+ * Raw commands (`sendCommand`) rather than the client's command methods: those add two
+ * async layers, an argument parser and a reply transform to every call, several µs of
+ * a request's budget in the benchmark's profile, for replies the adapter reads itself.
  */
-interface Commands {
-  pExpireTime(key: string): Promise<number>;
-  get(key: string): Promise<Buffer | null>;
-  getRange(key: string, start: number, end: number): Promise<Buffer>;
-  set(
-    key: string,
-    value: Buffer,
-    options?: { expiration: { type: 'PXAT'; value: number } },
-  ): Promise<unknown>;
-  del(key: string): Promise<number>;
-  rename(from: string, to: string): Promise<unknown>;
-  evalSha(
-    sha: string,
-    options: { keys: string[]; arguments: (string | Buffer)[] },
-  ): Promise<unknown>;
-  eval(
-    script: string,
-    options: { keys: string[]; arguments: (string | Buffer)[] },
-  ): Promise<unknown>;
+type Send = (redisKey: string, readonly: boolean, args: CommandArguments) => Promise<unknown>;
+
+/** Bulk strings as `Buffer`s: values are binary-safe. */
+const BINARY_REPLIES = Object.freeze({
+  typeMapping: Object.freeze({ [RESP_TYPES.BLOB_STRING]: Buffer }),
+});
+
+/** How a client sends a raw command: a cluster client routes it by its key. */
+function senderOf(client: RedisClient): Send {
+  if (isCluster(client)) {
+    return (redisKey, readonly, args) =>
+      client.sendCommand(redisKey, readonly, args, BINARY_REPLIES);
+  }
+  const server = client as ServerClient;
+  return (_, __, args) => server.sendCommand(args, BINARY_REPLIES);
 }
 
 /** A client able to list keys by `SCAN`, as one server (or one cluster master) is. */
@@ -169,10 +177,21 @@ interface Scanner {
   scanIterator(options: { MATCH: string; COUNT: number }): AsyncIterable<string[]>;
 }
 
-/** A cluster client: keys live on several masters. */
+/** A client of one server, as the adapter sends it raw commands. */
+interface ServerClient extends RedisClient {
+  sendCommand(args: CommandArguments, options: object): Promise<unknown>;
+}
+
+/** A cluster client: keys live on several masters, and a command goes by its key. */
 interface ClusterClient extends RedisClient {
   readonly masters: unknown[];
   nodeClient(master: unknown): Promise<Scanner>;
+  sendCommand(
+    firstKey: string,
+    isReadonly: boolean,
+    args: CommandArguments,
+    options: object,
+  ): Promise<unknown>;
 }
 
 function isCluster(client: RedisClient): client is ClusterClient {
@@ -183,38 +202,46 @@ function isCluster(client: RedisClient): client is ClusterClient {
 class Script {
   private readonly sha: string;
 
-  constructor(private readonly source: string) {
+  constructor(
+    private readonly source: string,
+    private readonly readonly: boolean,
+  ) {
     this.sha = hash('sha1', source, 'hex');
   }
 
-  async run(commands: Commands, key: string, ...args: (string | Buffer)[]): Promise<unknown> {
-    const options = { keys: [key], arguments: args };
-    try {
-      return await commands.evalSha(this.sha, options);
-    } catch (error) {
-      // A restarted server, or a cluster node that never ran the script.
-      if (!/^NOSCRIPT/.test((error as Error)?.message ?? '')) throw error;
-      return commands.eval(this.source, options);
-    }
+  run(send: Send, redisKey: string, ...args: CommandArguments): Promise<unknown> {
+    return send(redisKey, this.readonly, ['EVALSHA', this.sha, '1', redisKey, ...args]).catch(
+      (error: unknown) => {
+        // A restarted server, or a cluster node that never ran the script.
+        if (!/^NOSCRIPT/.test((error as Error)?.message ?? '')) throw error;
+        return send(redisKey, this.readonly, ['EVAL', this.source, '1', redisKey, ...args]);
+      },
+    );
   }
 }
 
 // Replies nil (missing) or `{stored size, header}`: the value never leaves Redis.
-const STAT = new Script(`
+const STAT = new Script(
+  `
 local size = redis.call('STRLEN', KEYS[1])
 if size == 0 and redis.call('EXISTS', KEYS[1]) == 0 then return false end
 return {size, redis.call('GETRANGE', KEYS[1], 0, ${HEADER_BYTES - 1})}
-`);
+`,
+  true,
+);
 
 // Moves the expiry Redis enforces and the one in the header together; with a tag in
 // ARGV[3], only while the value still carries it. 1 moved, 0 not. (An expiry in the past
 // deletes the key: the header is then left alone, or SETRANGE would create it again.)
-const TOUCH = new Script(`
+const TOUCH = new Script(
+  `
 if ARGV[3] ~= '' and redis.call('GETRANGE', KEYS[1], 0, ${TAG_BYTES - 1}) ~= ARGV[3] then return 0 end
 if redis.call('PEXPIREAT', KEYS[1], ARGV[1]) == 0 then return 0 end
 if redis.call('STRLEN', KEYS[1]) >= ${HEADER_BYTES} then redis.call('SETRANGE', KEYS[1], ${TAG_BYTES}, ARGV[2]) end
 return 1
-`);
+`,
+  false,
+);
 
 /** PXAT and PEXPIREAT take a positive integer; a past time makes the value expire at once. */
 function redisTime(expiresAt: number): number {
@@ -278,11 +305,95 @@ export function createRedisAdapter(options: RedisAdapterOptions = {}): RedisAdap
   );
 }
 
+/** An operation in flight, as the deadline watch sees it. */
+interface InFlight {
+  /** `performance.now()` when it started. */
+  readonly startedAt: number;
+  /** Set once it was reported failed for taking too long. */
+  late: boolean;
+  fail(error: Error): void;
+}
+
+/**
+ * Bounds every operation in time with one timer for all of them, rather than a timer, a
+ * second promise and a race per operation (measurable at thousands of requests a second).
+ * The timer runs only while operations are in flight, checks every quarter of `timeout`,
+ * and fails those older than `timeout`: each fails between `timeout` and 1.25 × `timeout`.
+ */
+class Deadlines {
+  /** In start order: the timeout is the same for all, so the oldest are first. */
+  private readonly inFlight = new Set<InFlight>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly timeout: number) {}
+
+  start(fail: (error: Error) => void): InFlight {
+    const operation: InFlight = { startedAt: performance.now(), late: false, fail };
+    this.inFlight.add(operation);
+    if (this.timer === undefined) {
+      this.timer = setInterval(() => this.failLate(), Math.max(1, this.timeout / 4));
+      // Nothing to wait for once the operations settle: never keep a process alive.
+      this.timer.unref();
+    }
+    return operation;
+  }
+
+  /** Whether `operation` settled in time (it was not failed as late). */
+  finish(operation: InFlight): boolean {
+    this.inFlight.delete(operation);
+    return !operation.late;
+  }
+
+  private failLate(): void {
+    const now = performance.now();
+    for (const operation of this.inFlight) {
+      if (now - operation.startedAt < this.timeout) break;
+      this.inFlight.delete(operation);
+      operation.late = true;
+      operation.fail(new Error(`Redis did not answer within ${this.timeout} ms (timed out)`));
+    }
+    if (this.inFlight.size === 0) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
+  }
+}
+
+/** The stored value, as `read` hands it to the store; `null` when there is none. */
+function storedValue(
+  key: string,
+  stored: Buffer | null,
+  maxBytes: number | undefined,
+): StoredValue | null {
+  // GETRANGE reads a missing key as empty; every value the adapter writes has a header.
+  if (stored === null || stored.byteLength === 0) return null;
+  // Without a header: not written by this adapter; the store sets it aside.
+  const headed = hasHeader(stored);
+  const data = headed ? stored.subarray(HEADER_BYTES) : stored;
+  if (maxBytes !== undefined && data.byteLength > maxBytes) {
+    throw new SessionStoreError(
+      ErrorCodes.TOO_LARGE,
+      `@sessionfs/adapter-redis: ${key} is larger than ${maxBytes} bytes`,
+    );
+  }
+  return {
+    data,
+    size: data.byteLength,
+    version: headed ? versionIn(stored) : undefined,
+    expiresAt: headed ? expiryIn(stored) : undefined,
+  };
+}
+
 class RedisKeyAdapter implements RedisAdapter {
-  readonly capabilities = Object.freeze({ storesExpiry: true, nativeExpiry: true });
+  // A SET of a session costs Redis less than the Lua script of a guarded touch or a stat.
+  readonly capabilities = Object.freeze({
+    storesExpiry: true,
+    nativeExpiry: true,
+    cheapWrites: true,
+  });
   private closed = false;
-  /** Bulk strings as `Buffer`s: values are binary-safe. */
-  private readonly commands: Commands;
+  private readonly send: Send;
+  private readonly deadlines: Deadlines;
   /** Settles once the client first connected; operations wait for it. */
   private connecting: Promise<unknown> | undefined;
 
@@ -293,9 +404,8 @@ class RedisKeyAdapter implements RedisAdapter {
     private readonly timeout: number,
     private readonly scanCount: number,
   ) {
-    this.commands = client.withTypeMapping({
-      [RESP_TYPES.BLOB_STRING]: Buffer,
-    }) as unknown as Commands;
+    this.send = senderOf(client);
+    this.deadlines = new Deadlines(timeout);
     if (!client.isOpen) {
       this.connecting = client.connect().then(
         () => {
@@ -308,52 +418,55 @@ class RedisKeyAdapter implements RedisAdapter {
   }
 
   read(key: string, options: ReadOptions = {}): Promise<StoredValue | null> {
-    return this.run('read', key, async (redisKey) => {
-      // One command: the header holds the version and the expiry. GETRANGE bounds what
-      // travels: one byte past the limit tells "too large".
-      const stored =
-        options.maxBytes === undefined
-          ? await this.commands.get(redisKey)
-          : await this.commands.getRange(redisKey, 0, HEADER_BYTES + options.maxBytes);
-      // GETRANGE reads a missing key as empty; every value the adapter writes has a header.
-      if (stored === null || stored.byteLength === 0) return null;
-      const header = describeHeader(stored);
-      // Without a header: not written by this adapter; the store sets it aside.
-      const data = header.version === undefined ? stored : stored.subarray(HEADER_BYTES);
-      if (options.maxBytes !== undefined && data.byteLength > options.maxBytes) {
-        throw new SessionStoreError(
-          ErrorCodes.TOO_LARGE,
-          `@sessionfs/adapter-redis: ${key} is larger than ${options.maxBytes} bytes`,
-        );
-      }
-      return {
-        data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
-        size: data.byteLength,
-        ...header,
-      };
-    });
+    const { maxBytes } = options;
+    return this.run(
+      'read',
+      key,
+      (redisKey) =>
+        // One command: the header holds the version and the expiry. GETRANGE bounds what
+        // travels: one byte past the limit tells "too large".
+        this.send(
+          redisKey,
+          true,
+          maxBytes === undefined
+            ? ['GET', redisKey]
+            : ['GETRANGE', redisKey, '0', String(HEADER_BYTES + maxBytes)],
+        ),
+      (stored) => storedValue(key, stored as Buffer | null, maxBytes),
+    );
   }
 
   write(key: string, data: Uint8Array, options: WriteOptions = {}): Promise<WriteResult> {
-    return this.run('write', key, async (redisKey) => {
-      const expiresAt = options.expiresAt === undefined ? undefined : redisTime(options.expiresAt);
-      const value = Buffer.allocUnsafe(HEADER_BYTES + data.byteLength);
-      newHeader(expiresAt).copy(value, 0);
-      value.set(data, HEADER_BYTES);
-      if (expiresAt === undefined) await this.commands.set(redisKey, value);
-      else {
-        await this.commands.set(redisKey, value, {
-          expiration: { type: 'PXAT', value: expiresAt },
-        });
-      }
-      return { version: value.toString('hex', 0, TAG_BYTES) };
-    });
+    let version = '';
+    return this.run(
+      'write',
+      key,
+      (redisKey) => {
+        const expiresAt =
+          options.expiresAt === undefined ? undefined : redisTime(options.expiresAt);
+        const value = Buffer.allocUnsafe(HEADER_BYTES + data.byteLength);
+        writeHeader(value, expiresAt);
+        value.set(data, HEADER_BYTES);
+        version = versionIn(value);
+        return this.send(
+          redisKey,
+          false,
+          expiresAt === undefined
+            ? ['SET', redisKey, value]
+            : ['SET', redisKey, value, 'PXAT', String(expiresAt)],
+        );
+      },
+      () => ({ version }),
+    );
   }
 
   delete(key: string): Promise<void> {
-    return this.run('delete', key, async (redisKey) => {
-      await this.commands.del(redisKey);
-    });
+    return this.run(
+      'delete',
+      key,
+      (redisKey) => this.send(redisKey, false, ['DEL', redisKey]),
+      () => undefined,
+    );
   }
 
   async *list(prefix: string): AsyncIterable<string> {
@@ -378,24 +491,29 @@ class RedisKeyAdapter implements RedisAdapter {
 
   stat(key: string): Promise<AdapterStat | null> {
     return this.run('stat', key, async (redisKey) => {
-      const reply = (await STAT.run(this.commands, redisKey)) as null | [number, Buffer];
+      const reply = (await STAT.run(this.send, redisKey)) as null | [number, Buffer];
       if (reply === null) return null;
-      const [stored, headerBytes] = reply;
-      const header = describeHeader(headerBytes);
+      const [stored, header] = reply;
+      const headed = hasHeader(header);
       return {
-        size: header.version === undefined ? stored : stored - HEADER_BYTES,
-        ...header,
+        size: headed ? stored - HEADER_BYTES : stored,
+        version: headed ? versionIn(header) : undefined,
+        expiresAt: headed ? expiryIn(header) : undefined,
       };
     });
   }
 
   touch(key: string, expiresAt: number, options: TouchOptions = {}): Promise<boolean> {
-    return this.run('touch', key, async (redisKey) => {
-      const at = redisTime(expiresAt);
-      const tag = options.ifVersion === undefined ? '' : Buffer.from(options.ifVersion, 'hex');
-      const moved = await TOUCH.run(this.commands, redisKey, String(at), expiryBytes(at), tag);
-      return Number(moved) === 1;
-    });
+    return this.run(
+      'touch',
+      key,
+      (redisKey) => {
+        const at = redisTime(expiresAt);
+        const tag = options.ifVersion === undefined ? '' : Buffer.from(options.ifVersion, 'hex');
+        return TOUCH.run(this.send, redisKey, String(at), expiryBytes(at), tag);
+      },
+      (moved) => Number(moved) === 1,
+    );
   }
 
   move(from: string, to: string): Promise<boolean> {
@@ -404,7 +522,7 @@ class RedisKeyAdapter implements RedisAdapter {
       const target = this.prefix + to;
       if (!isCluster(this.client)) {
         try {
-          await this.commands.rename(source, target);
+          await this.send(source, false, ['RENAME', source, target]);
           return true;
         } catch (error) {
           if (/no such key/i.test((error as Error).message)) return false;
@@ -412,15 +530,17 @@ class RedisKeyAdapter implements RedisAdapter {
         }
       }
       // Keys in different cluster slots cannot be renamed: copy, then delete.
-      const [expiry, data] = await Promise.all([
-        this.commands.pExpireTime(source),
-        this.commands.get(source),
-      ]);
+      const [expiry, data] = (await Promise.all([
+        this.send(source, true, ['PEXPIRETIME', source]),
+        this.send(source, true, ['GET', source]),
+      ])) as [number, Buffer | null];
       if (data === null) return false;
-      if (expiry >= 0) {
-        await this.commands.set(target, data, { expiration: { type: 'PXAT', value: expiry } });
-      } else await this.commands.set(target, data);
-      await this.commands.del(source);
+      await this.send(
+        target,
+        false,
+        expiry >= 0 ? ['SET', target, data, 'PXAT', String(expiry)] : ['SET', target, data],
+      );
+      await this.send(source, false, ['DEL', source]);
       return true;
     });
   }
@@ -428,12 +548,21 @@ class RedisKeyAdapter implements RedisAdapter {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (!this.owned) return;
-    await this.connecting;
+    if (!this.owned || !this.client.isOpen) return;
+    // Never reached (Redis hangs during the handshake): nothing to wait for.
+    if (this.connecting !== undefined) return this.client.destroy();
+    // A graceful close waits for the replies still due, which a hung Redis never sends:
+    // after `timeout`, the connection is dropped instead.
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), this.timeout);
+    });
     try {
-      if (this.client.isOpen) await this.client.close();
+      if ((await Promise.race([this.client.close(), late])) === 'late') this.client.destroy();
     } catch {
-      this.client.destroy();
+      if (this.client.isOpen) this.client.destroy();
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -447,35 +576,47 @@ class RedisKeyAdapter implements RedisAdapter {
    * Runs one operation on the Redis key of `key` with the adapter's checks, its time
    * bound (also while the first connection is being made) and its error mapping.
    */
-  private async run<T>(
+  private run<R, T = R>(
     action: string,
     key: string,
-    operation: (redisKey: string) => Promise<T>,
+    operation: (redisKey: string) => Promise<R>,
+    toResult?: (reply: R) => T,
   ): Promise<T> {
-    this.assertOpen();
-    assertValidKey(key);
-    let timer: NodeJS.Timeout | undefined;
-    let late = false;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        late = true;
-        reject(new Error(`Redis did not answer within ${this.timeout} ms (timed out)`));
-      }, this.timeout);
+    return new Promise<T>((resolve, reject) => {
+      this.assertOpen();
+      assertValidKey(key);
+      const fail = (error: unknown) => reject(toStoreError(error, action, key));
+      const inFlight = this.deadlines.start(fail);
+      const redisKey = this.prefix + key;
+      const started = this.connecting
+        ? // An operation waiting for the first connection never starts once reported failed.
+          this.connecting.then(() => {
+            if (inFlight.late) throw new Error('timed out before Redis was first reached');
+            return operation(redisKey);
+          })
+        : tryStart(operation, redisKey);
+      started.then(
+        (reply) => {
+          if (!this.deadlines.finish(inFlight)) return;
+          try {
+            resolve(toResult ? toResult(reply) : (reply as unknown as T));
+          } catch (error) {
+            fail(error);
+          }
+        },
+        (error: unknown) => {
+          if (this.deadlines.finish(inFlight)) fail(error);
+        },
+      );
     });
-    // An operation waiting for the first connection never starts once reported failed.
-    const start = () => {
-      if (late) throw new Error('timed out before Redis was first reached');
-      return operation(this.prefix + key);
-    };
-    try {
-      return await Promise.race([
-        this.connecting ? this.connecting.then(start) : start(),
-        deadline,
-      ]);
-    } catch (error) {
-      throw toStoreError(error, action, key);
-    } finally {
-      clearTimeout(timer);
-    }
+  }
+}
+
+/** `operation(argument)`, with a synchronous throw as a rejection. */
+function tryStart<T>(operation: (argument: string) => Promise<T>, argument: string): Promise<T> {
+  try {
+    return operation(argument);
+  } catch (error) {
+    return Promise.reject(error);
   }
 }

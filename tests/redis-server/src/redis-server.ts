@@ -153,6 +153,26 @@ export class RedisServer {
     await Promise.race([exited, timedOut]);
   }
 
+  /**
+   * Freezes the server with SIGSTOP: connections stay open and nothing answers, as with a
+   * Redis that hangs (swapping, a stuck disk, a debugger). `resume()` thaws it.
+   */
+  pause(): void {
+    this.signal('SIGSTOP');
+  }
+
+  /** Thaws a server frozen by `pause()`: it answers what it was sent meanwhile. */
+  resume(): void {
+    this.signal('SIGCONT');
+  }
+
+  private signal(signal: NodeJS.Signals): void {
+    if (!this.process || this.process.exitCode !== null) {
+      throw new Error(`redis-server on port ${this.port} is not running`);
+    }
+    this.process.kill(signal);
+  }
+
   /** Stops the server and removes its working directory. */
   async destroy(): Promise<void> {
     await this.stop();
