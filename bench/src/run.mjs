@@ -19,6 +19,11 @@ const contenders = process.argv
   .find((arg) => arg.startsWith('--contenders='))
   ?.slice('--contenders='.length)
   .split(',');
+// `--http-rounds=7`: more rounds of the HTTP level, for a steadier median on a noisy machine.
+const httpRounds = Number(
+  process.argv.find((arg) => arg.startsWith('--http-rounds='))?.slice('--http-rounds='.length) ??
+    Number.NaN,
+);
 const log = (message) =>
   console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
 const started = Date.now();
@@ -61,6 +66,7 @@ try {
       quick,
       log,
       ...(contenders ? { names: contenders } : {}),
+      ...(httpRounds > 0 ? { rounds: httpRounds } : {}),
     });
     sections.push(http.markdown);
   }
@@ -86,7 +92,7 @@ try {
 }
 
 sections.push(
-  `_Ran in ${Math.round((Date.now() - started) / 1000)} s: \`pnpm bench${quick ? ' --quick' : ''}\`._`,
+  `_Ran in ${Math.round((Date.now() - started) / 1000)} s: \`${['pnpm bench', ...process.argv.slice(2)].join(' ')}\`._`,
 );
 const markdown = `${sections.join('\n\n')}\n`;
 console.log(markdown);

@@ -25,6 +25,9 @@ export const jsonCodec: SessionCodec = {
   decode(data) {
     // Invalid UTF-8 is an error, not text with replacement characters.
     if (!isUtf8(data)) throw new TypeError('session record is not valid UTF-8');
-    return JSON.parse(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8'));
+    const bytes = Buffer.isBuffer(data)
+      ? data
+      : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    return JSON.parse(bytes.toString('utf8'));
   },
 };

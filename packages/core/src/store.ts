@@ -292,6 +292,16 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
       await this.setAside(key, id, `codec cannot decode the record: ${String(error)}`, value);
       return null;
     }
+    // Read back as the store last knew it (its own write, typically): nothing to note.
+    if (
+      verifiedDigest !== undefined &&
+      known !== undefined &&
+      !this.caching &&
+      known.expiresAt === expiresAt &&
+      known.cookieExpires === record.cookieExpires
+    ) {
+      return session as S;
+    }
     this.remember(id, {
       key,
       digest: record.digest,
