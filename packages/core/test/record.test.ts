@@ -3,6 +3,17 @@ import { digestOf, encodeRecord, parseRecord } from '../src/record.js';
 
 const payload = new TextEncoder().encode('{"views":1}');
 
+/** A whole record of `payload`, and a copy with one payload byte changed. */
+function recordAndTamperedCopy() {
+  const record = encodeRecord(
+    { expiresAt: 1, cookieExpires: false, digest: digestOf(payload) },
+    payload,
+  );
+  const tampered = new Uint8Array(record);
+  tampered[tampered.length - 2] = 0x30;
+  return { record, tampered };
+}
+
 describe('records', () => {
   it('round-trip the expiry, the cookie flag and the payload', () => {
     const record = encodeRecord(
@@ -20,12 +31,7 @@ describe('records', () => {
   });
 
   it('detect empty, truncated, extended, tampered and headerless data', () => {
-    const record = encodeRecord(
-      { expiresAt: 1, cookieExpires: false, digest: digestOf(payload) },
-      payload,
-    );
-    const tampered = new Uint8Array(record);
-    tampered[tampered.length - 2] = 0x30;
+    const { record, tampered } = recordAndTamperedCopy();
     for (const bad of [
       new Uint8Array(0),
       record.subarray(0, record.length - 1),
@@ -63,12 +69,7 @@ describe('records', () => {
   });
 
   it('skip hashing only a record whose digest the caller already verified', () => {
-    const record = encodeRecord(
-      { expiresAt: 1, cookieExpires: false, digest: digestOf(payload) },
-      payload,
-    );
-    const tampered = new Uint8Array(record);
-    tampered[tampered.length - 2] = 0x30;
+    const { record, tampered } = recordAndTamperedCopy();
     // The caller vouches for this digest (it wrote these bytes, same version): trusted.
     expect(parseRecord(tampered, digestOf(payload))).toHaveProperty('payload');
     // Any other digest is checked against the bytes.

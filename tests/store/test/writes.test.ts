@@ -95,6 +95,26 @@ describe('a full disk on the node adapter', () => {
   });
 });
 
+const HOUR_MINUS_ONE = 60 * 60 * 1000 - 1;
+
+type Store = ReturnType<typeof openStore>;
+type Clock = ReturnType<typeof virtualClock>;
+
+/** What @fastify/session does on each of `count` requests with rolling: true. */
+async function rollingRequests(store: Store, clock: Clock, count: number): Promise<void> {
+  for (let request = 0; request < count; request += 1) {
+    clock.advance(1_000);
+    const session = await store.get('id');
+    await store.set('id', { ...session, cookie: fastifySession(clock.now()).cookie });
+  }
+}
+
+/** The session `{ views: 1 }` under 'id' lives until the expiry the last request rolled. */
+async function expectAliveUntilRolledExpiry(store: Store, clock: Clock): Promise<void> {
+  clock.advance(HOUR_MINUS_ONE);
+  expect(await store.get('id')).toEqual(fastifySession(clock.now() - HOUR_MINUS_ONE, { views: 1 }));
+}
+
 describe.each(adapters)('unchanged writes over the %s adapter', (_, createAdapter) => {
   it('does not rewrite a session whose content did not change, judged by content', async () => {
     const spy = instrument(await createAdapter());
@@ -114,21 +134,12 @@ describe.each(adapters)('unchanged writes over the %s adapter', (_, createAdapte
     const spy = instrument(await createAdapter());
     const store = openStore({ adapter: spy.adapter, now: clock.now });
     await store.set('id', fastifySession(clock.now(), { views: 1 }));
-    for (let request = 0; request < 5; request += 1) {
-      clock.advance(1_000);
-      // What @fastify/session does on each request with rolling: true.
-      const session = await store.get('id');
-      const renewed = { ...session, cookie: fastifySession(clock.now()).cookie };
-      await store.set('id', renewed);
-    }
+    await rollingRequests(store, clock, 5);
     expect(spy.calls.write).toBe(1);
     // One conditional touch per save: no stat first to learn whether the record changed.
     expect(spy.calls.touch).toBe(5);
     expect(spy.calls.stat).toBe(0);
-    clock.advance(HOUR_MINUS_ONE);
-    expect(await store.get('id')).toEqual(
-      fastifySession(clock.now() - HOUR_MINUS_ONE, { views: 1 }),
-    );
+    await expectAliveUntilRolledExpiry(store, clock);
   });
 
   it('leaves out @fastify/session 11’s load-time cookie.originalExpires, which moves every request', async () => {
@@ -199,8 +210,6 @@ describe.each(adapters)('unchanged writes over the %s adapter', (_, createAdapte
   );
 });
 
-const HOUR_MINUS_ONE = 60 * 60 * 1000 - 1;
-
 /** `inner`, declaring `cheapWrites` as the Redis adapter does. */
 function withCheapWrites(inner: FsAdapter): FsAdapter {
   const capabilities = { ...inner.capabilities, cheapWrites: true };
@@ -219,20 +228,13 @@ describe('unchanged writes over an adapter whose writes are cheap (cheapWrites)'
     const spy = instrument(withCheapWrites(createMemoryAdapter()));
     const store = openStore({ adapter: spy.adapter, now: clock.now });
     await store.set('id', fastifySession(clock.now(), { views: 1 }));
-    for (let request = 0; request < 5; request += 1) {
-      clock.advance(1_000);
-      const session = await store.get('id');
-      await store.set('id', { ...session, cookie: fastifySession(clock.now()).cookie });
-    }
+    await rollingRequests(store, clock, 5);
     // Expiry unchanged too: still one write, no stat to learn whether it is current.
     await store.set('id', (await store.get('id')) as Record<string, unknown>);
     expect(spy.calls.write).toBe(7);
     expect(spy.calls.touch).toBe(0);
     expect(spy.calls.stat).toBe(0);
-    clock.advance(HOUR_MINUS_ONE);
-    expect(await store.get('id')).toEqual(
-      fastifySession(clock.now() - HOUR_MINUS_ONE, { views: 1 }),
-    );
+    await expectAliveUntilRolledExpiry(store, clock);
   });
 
   it('writes nothing for a session unchanged in every way when the cache is exclusive', async () => {
