@@ -20,7 +20,8 @@ export const jsonCodec: SessionCodec = {
   encode(session) {
     const text = JSON.stringify(session);
     if (text === undefined) throw new TypeError(`cannot encode ${typeof session} as JSON`);
-    return Buffer.from(text, 'utf8');
+    // Text: the store writes it into the record as UTF-8, without a buffer in between.
+    return text;
   },
   decode(data) {
     // Invalid UTF-8 is an error, not text with replacement characters.

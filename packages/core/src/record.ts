@@ -36,18 +36,33 @@ for (const symbol of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012345
 }
 const latin1 = new TextDecoder('latin1');
 
-/** base64url SHA-1 of `payload`: a content fingerprint, not a security boundary. */
-export function digestOf(payload: Uint8Array): string {
+/**
+ * base64url SHA-1 of `payload` (of its UTF-8 bytes, for a well-formed string): a content
+ * fingerprint, not a security boundary.
+ */
+export function digestOf(payload: Uint8Array | string): string {
   return hash('sha1', payload, 'base64url');
 }
 
-export function encodeRecord(header: RecordHeader, payload: Uint8Array): Uint8Array {
-  const line = `${MAGIC}${Math.round(header.expiresAt)} ${header.cookieExpires ? 'e' : '-'} ${payload.byteLength} ${header.digest}\n`;
+/** How many bytes `payload` takes in a record: a string is written as UTF-8. */
+export function payloadLength(payload: Uint8Array | string): number {
+  return typeof payload === 'string' ? Buffer.byteLength(payload, 'utf8') : payload.byteLength;
+}
+
+/**
+ * The record of `payload` under `header`. A string payload (a well-formed one: the store
+ * converts any other to bytes first) is written straight into the record as UTF-8, with
+ * no buffer of its own in between.
+ */
+export function encodeRecord(header: RecordHeader, payload: Uint8Array | string): Uint8Array {
+  const length = payloadLength(payload);
+  const line = `${MAGIC}${Math.round(header.expiresAt)} ${header.cookieExpires ? 'e' : '-'} ${length} ${header.digest}\n`;
   // The header is ASCII: one byte per character. The adapter keeps no reference past its
   // write (FsAdapter.write), so the record may come from Node's shared buffer pool.
-  const record = Buffer.allocUnsafe(line.length + payload.byteLength);
+  const record = Buffer.allocUnsafe(line.length + length);
   record.write(line, 0, 'latin1');
-  record.set(payload, line.length);
+  if (typeof payload === 'string') record.write(payload, line.length, 'utf8');
+  else record.set(payload, line.length);
   return record;
 }
 

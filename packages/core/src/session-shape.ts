@@ -19,12 +19,30 @@ function isObject(value: unknown): value is Fields {
   return typeof value === 'object' && value !== null;
 }
 
-/** The cookie as plain fields (`@fastify/session`'s Cookie class has a `toJSON`). */
-function plainCookie(session: unknown): Fields | undefined {
+/**
+ * The cookie as plain fields (`@fastify/session`'s Cookie class has a `toJSON`), and
+ * whether they are a fresh object of the store's own (from `toJSON`, not the caller's).
+ */
+function plainCookie(session: unknown): { fields: Fields; own: boolean } | undefined {
   if (!isObject(session) || !isObject(session.cookie)) return undefined;
   const cookie = session.cookie as Fields & { toJSON?: () => unknown };
-  const plain = typeof cookie.toJSON === 'function' ? cookie.toJSON() : cookie;
-  return isObject(plain) ? plain : undefined;
+  if (typeof cookie.toJSON !== 'function') return { fields: cookie, own: false };
+  const fields = cookie.toJSON();
+  return isObject(fields) ? { fields, own: fields !== cookie } : undefined;
+}
+
+/**
+ * The cookie without `expires` and `originalExpires`. A fresh object of the store's own
+ * has them set to `undefined` (which JSON leaves out) rather than copied without them.
+ */
+function withoutExpiry(cookie: { fields: Fields; own: boolean }): Fields {
+  if (!cookie.own) {
+    const { expires: _expires, originalExpires: _derived, ...rest } = cookie.fields;
+    return rest;
+  }
+  cookie.fields.expires = undefined;
+  cookie.fields.originalExpires = undefined;
+  return cookie.fields;
 }
 
 /**
@@ -75,12 +93,13 @@ export function prepareSession(session: unknown, now: number, ttl: number): Prep
   if (cookie && isObject(session)) {
     // `originalExpires` (@fastify/session 11) is `expires` as it was when the session was
     // loaded; the cookie recomputes it from `expires` on every load, so it is left out too.
-    const { expires, originalExpires: _derived, ...rest } = cookie;
+    const { expires } = cookie.fields;
     if (expires !== null && expires !== undefined) {
-      const expiresAt = new Date(expires as string | number | Date).getTime();
+      const expiresAt =
+        expires instanceof Date ? expires.getTime() : new Date(expires as string).getTime();
       if (Number.isFinite(expiresAt)) {
         const body = ownFields(session);
-        body.cookie = rest;
+        body.cookie = withoutExpiry(cookie);
         return {
           body,
           expiresAt: representable(expiresAt),
@@ -88,7 +107,7 @@ export function prepareSession(session: unknown, now: number, ttl: number): Prep
         };
       }
     }
-    const maxAge = cookie.originalMaxAge;
+    const maxAge = cookie.fields.originalMaxAge;
     if (typeof maxAge === 'number' && Number.isFinite(maxAge) && maxAge > 0) {
       return { body: session, expiresAt: representable(now + maxAge), cookieExpires: false };
     }

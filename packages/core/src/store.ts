@@ -4,7 +4,13 @@ import { jsonCodec, type SessionCodec } from './codec.js';
 import { type ErrorCode, ErrorCodes, hasErrorCode, SessionStoreError } from './errors.js';
 import { type StoreLogger, stderrLogger } from './logger.js';
 import { mapConcurrently } from './map-concurrently.js';
-import { digestOf, encodeRecord, parseRecord, RECORD_OVERHEAD_BYTES } from './record.js';
+import {
+  digestOf,
+  encodeRecord,
+  parseRecord,
+  payloadLength,
+  RECORD_OVERHEAD_BYTES,
+} from './record.js';
 import { redactKey } from './redaction.js';
 import { corruptKey, SESSION_PREFIX, sessionIdOf, sessionKey } from './session-id.js';
 import { prepareSession, restoreSession } from './session-shape.js';
@@ -319,10 +325,11 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
     const key = known?.key ?? sessionKey(id);
     const prepared = this.prepare(session);
     const payload = this.encode(prepared.body);
-    if (payload.byteLength + RECORD_OVERHEAD_BYTES > this.maxRecordBytes) {
+    const length = payloadLength(payload);
+    if (length + RECORD_OVERHEAD_BYTES > this.maxRecordBytes) {
       throw new SessionStoreError(
         ErrorCodes.TOO_LARGE,
-        `@sessionfs/core: session encodes to ${payload.byteLength} bytes, over maxRecordBytes (${this.maxRecordBytes})`,
+        `@sessionfs/core: session encodes to ${length} bytes, over maxRecordBytes (${this.maxRecordBytes})`,
       );
     }
     const digest = digestOf(payload);
@@ -359,7 +366,11 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
       // write another process made meanwhile. Without one, the next save writes again.
       // An exclusive store needs none: nobody else writes.
       version: this.exclusive ? undefined : version,
-      payload: this.caching ? ownBytes(payload) : undefined,
+      payload: this.caching
+        ? typeof payload === 'string'
+          ? Buffer.from(payload, 'utf8')
+          : ownBytes(payload)
+        : undefined,
     });
   }
 
@@ -716,10 +727,16 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
     }
   }
 
-  private encode(body: unknown): Uint8Array {
+  /**
+   * The codec's encoding of `body`: text is kept as a string (the record takes it as
+   * UTF-8 directly), unless it is not well-formed, when it becomes bytes first so that
+   * what is hashed and what is written are one and the same.
+   */
+  private encode(body: unknown): Uint8Array | string {
     try {
       const encoded = this.codec.encode(body);
-      return typeof encoded === 'string' ? Buffer.from(encoded, 'utf8') : encoded;
+      if (typeof encoded !== 'string') return encoded;
+      return encoded.isWellFormed() ? encoded : Buffer.from(encoded, 'utf8');
     } catch (error) {
       throw new SessionStoreError(
         ErrorCodes.ENCODE_FAILED,

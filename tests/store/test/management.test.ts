@@ -134,6 +134,22 @@ describe('options', () => {
       'custom:{"a":1}',
     );
   });
+
+  it('stores text codecs as UTF-8, multi-byte and ill-formed text alike, and reads it back whole', async () => {
+    // A codec that returns text as it is: a lone surrogate is stored as U+FFFD.
+    const codec = {
+      encode: (session: unknown) => (session as { text: string }).text,
+      decode: (data: Uint8Array) => ({ text: new TextDecoder().decode(data) }),
+    };
+    const adapter = createMemoryAdapter();
+    const store = openStore({ adapter, codec });
+    for (const text of ['plain', 'héllo wörld ✓ 日本 🎉', 'lone \ud800 surrogate', '\udfff']) {
+      await store.set('id', { text });
+      // A fresh store: nothing remembered, the record's digest is checked against its bytes.
+      const reader = openStore({ adapter, codec });
+      expect(await reader.get('id'), text).toEqual({ text: text.toWellFormed() });
+    }
+  });
 });
 
 describe('on disk', () => {
