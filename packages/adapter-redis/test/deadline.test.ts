@@ -65,6 +65,7 @@ it('fails operations within the timeout while a connected Redis hangs, and serve
   try {
     await store.set('visitor', { views: 1 });
     server.pause();
+    const failures: number[] = [];
     try {
       for (const operation of [
         () => store.get('visitor'),
@@ -80,10 +81,12 @@ it('fails operations within the timeout while a connected Redis hangs, and serve
         expect(hasErrorCode(error, ErrorCodes.UNAVAILABLE)).toBe(true);
         expect(ms).toBeGreaterThanOrEqual(TIMEOUT_MS - 5);
         expect(ms).toBeLessThan(TIMEOUT_MS * 1.25 + 250);
+        failures.push(Math.round(ms));
       }
     } finally {
       server.resume();
     }
+    const resumed = performance.now();
     // The operations reported failed may still run once Redis answers (they were sent);
     // what comes after them is served.
     await expect
@@ -95,6 +98,9 @@ it('fails operations within the timeout while a connected Redis hangs, and serve
       )
       .toBe(true);
     expect(await store.get('visitor')).toMatchObject({ views: 3 });
+    console.log(
+      `redis hang timeline (timeout ${TIMEOUT_MS} ms): get, set, destroy failed after ${failures.join(', ')} ms; served again ${Math.round(performance.now() - resumed)} ms after the server resumed`,
+    );
   } finally {
     await store.close();
     await server.destroy();
