@@ -19,30 +19,12 @@ function isObject(value: unknown): value is Fields {
   return typeof value === 'object' && value !== null;
 }
 
-/**
- * The cookie as plain fields (`@fastify/session`'s Cookie class has a `toJSON`), and
- * whether they are a fresh object of the store's own (from `toJSON`, not the caller's).
- */
-function plainCookie(session: unknown): { fields: Fields; own: boolean } | undefined {
+/** The cookie as plain fields (`@fastify/session`'s Cookie class has a `toJSON`). */
+function plainCookie(session: unknown): Fields | undefined {
   if (!isObject(session) || !isObject(session.cookie)) return undefined;
   const cookie = session.cookie as Fields & { toJSON?: () => unknown };
-  if (typeof cookie.toJSON !== 'function') return { fields: cookie, own: false };
-  const fields = cookie.toJSON();
-  return isObject(fields) ? { fields, own: fields !== cookie } : undefined;
-}
-
-/**
- * The cookie without `expires` and `originalExpires`. A fresh object of the store's own
- * has them set to `undefined` (which JSON leaves out) rather than copied without them.
- */
-function withoutExpiry(cookie: { fields: Fields; own: boolean }): Fields {
-  if (!cookie.own) {
-    const { expires: _expires, originalExpires: _derived, ...rest } = cookie.fields;
-    return rest;
-  }
-  cookie.fields.expires = undefined;
-  cookie.fields.originalExpires = undefined;
-  return cookie.fields;
+  const plain = typeof cookie.toJSON === 'function' ? cookie.toJSON() : cookie;
+  return isObject(plain) ? plain : undefined;
 }
 
 /**
@@ -93,13 +75,12 @@ export function prepareSession(session: unknown, now: number, ttl: number): Prep
   if (cookie && isObject(session)) {
     // `originalExpires` (@fastify/session 11) is `expires` as it was when the session was
     // loaded; the cookie recomputes it from `expires` on every load, so it is left out too.
-    const { expires } = cookie.fields;
+    const { expires, originalExpires: _derived, ...rest } = cookie;
     if (expires !== null && expires !== undefined) {
-      const expiresAt =
-        expires instanceof Date ? expires.getTime() : new Date(expires as string).getTime();
+      const expiresAt = new Date(expires as string | number | Date).getTime();
       if (Number.isFinite(expiresAt)) {
         const body = ownFields(session);
-        body.cookie = withoutExpiry(cookie);
+        body.cookie = rest;
         return {
           body,
           expiresAt: representable(expiresAt),
@@ -107,7 +88,7 @@ export function prepareSession(session: unknown, now: number, ttl: number): Prep
         };
       }
     }
-    const maxAge = cookie.fields.originalMaxAge;
+    const maxAge = cookie.originalMaxAge;
     if (typeof maxAge === 'number' && Number.isFinite(maxAge) && maxAge > 0) {
       return { body: session, expiresAt: representable(now + maxAge), cookieExpires: false };
     }
@@ -123,7 +104,7 @@ export function restoreSession(body: unknown, expiresAt: number, cookieExpires: 
   return body;
 }
 
-const DAY_MS = 86_400_000;
+export const DAY_MS = 24 * 60 * 60 * 1000;
 /** The day of the last time formatted, and its ISO date with the `T`. */
 let dayStart = Number.NaN;
 let dayPrefix = '';

@@ -13,7 +13,7 @@ import {
 } from './record.js';
 import { redactKey } from './redaction.js';
 import { corruptKey, SESSION_PREFIX, sessionIdOf, sessionKey } from './session-id.js';
-import { prepareSession, restoreSession } from './session-shape.js';
+import { DAY_MS, prepareSession, restoreSession } from './session-shape.js';
 
 /** The data of a session as the store sees it: any value the codec can encode. */
 export type SessionData = Record<string, unknown>;
@@ -138,7 +138,6 @@ interface Known {
   readonly payload: Uint8Array | undefined;
 }
 
-const DAY_MS = 24 * 60 * 60 * 1000;
 /** Temp files older than this belong to a write that will never finish. */
 const LEFTOVER_AGE_MS = 60_000;
 /** How soon after start the reaper first runs. */
@@ -366,11 +365,8 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
       // write another process made meanwhile. Without one, the next save writes again.
       // An exclusive store needs none: nobody else writes.
       version: this.exclusive ? undefined : version,
-      payload: this.caching
-        ? typeof payload === 'string'
-          ? Buffer.from(payload, 'utf8')
-          : ownBytes(payload)
-        : undefined,
+      // The payload as the record holds it, text or bytes alike.
+      payload: this.caching ? ownBytes(record.subarray(record.byteLength - length)) : undefined,
     });
   }
 
