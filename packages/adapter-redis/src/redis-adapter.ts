@@ -51,8 +51,9 @@ export interface RedisAdapterOptions {
   /** Prefix of every Redis key the adapter writes. Default `sessionfs:`. */
   prefix?: string;
   /**
-   * Longest time, in ms, an operation may take before it rejects with `ERR_UNAVAILABLE`,
-   * so an outage fails requests quickly instead of hanging them. Default 2,000.
+   * Time, in ms, after which an operation Redis has not answered rejects with
+   * `ERR_UNAVAILABLE` (between `timeout` and 1.25 × `timeout`), so an outage or a hung
+   * server fails requests quickly instead of hanging them. Default 2,000.
    */
   timeout?: number;
   /** Keys asked of each SCAN call while listing. Default 500. */
@@ -157,14 +158,16 @@ type CommandArguments = (string | Buffer)[];
 /**
  * Sends one command about `redisKey` and resolves its reply, bulk strings as `Buffer`s.
  * Raw commands (`sendCommand`) rather than the client's command methods: those add two
- * async layers, an argument parser and a reply transform to every call, several µs of
- * a request's budget in the benchmark's profile, for replies the adapter reads itself.
+ * async layers, an argument parser and a reply transform to every call (several µs of
+ * a request in one-off profiles), for replies the adapter reads itself.
  */
 type Send = (redisKey: string, readonly: boolean, args: CommandArguments) => Promise<unknown>;
 
-/** Bulk strings as `Buffer`s: values are binary-safe. */
-// Not frozen: the client spreads these options into every command's, and spreading a
-// frozen object takes V8's slow path (about a µs a request in a micro-benchmark).
+/**
+ * Bulk strings as `Buffer`s: values are binary-safe. Not frozen: the client spreads these
+ * options into every command's, and spreading a frozen object takes V8's slow path (about
+ * a µs a request in a one-off micro-benchmark).
+ */
 const BINARY_REPLIES = { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer } };
 
 /** How a client sends a raw command: a cluster client routes it by its key. */
@@ -330,8 +333,8 @@ interface InFlight {
  *
  * The operations in flight form a list linked through themselves, oldest first (the
  * timeout is the same for all). A `Set` did the same work but made the garbage collector
- * keep about five times as much per collection under load (the store on Redis spent half
- * again as much CPU per request, measured with `--trace-gc-nvp`).
+ * keep about five times as much per collection under load (in a one-off trial with
+ * `--trace-gc-nvp`, the store on Redis spent half again as much CPU per request).
  */
 class Deadlines {
   private oldest: InFlight | undefined;
@@ -520,17 +523,21 @@ class RedisKeyAdapter implements RedisAdapter {
   }
 
   stat(key: string): Promise<AdapterStat | null> {
-    return this.run('stat', key, async (redisKey) => {
-      const reply = (await STAT.run(this.send, redisKey)) as null | [number, Buffer];
-      if (reply === null) return null;
-      const [stored, header] = reply;
-      const headed = hasHeader(header);
-      return {
-        size: headed ? stored - HEADER_BYTES : stored,
-        version: headed ? versionIn(header) : undefined,
-        expiresAt: headed ? expiryIn(header) : undefined,
-      };
-    });
+    return this.run(
+      'stat',
+      key,
+      (redisKey) => STAT.run(this.send, redisKey),
+      (reply) => {
+        if (reply === null) return null;
+        const [stored, header] = reply as [number, Buffer];
+        const headed = hasHeader(header);
+        return {
+          size: headed ? stored - HEADER_BYTES : stored,
+          version: headed ? versionIn(header) : undefined,
+          expiresAt: headed ? expiryIn(header) : undefined,
+        };
+      },
+    );
   }
 
   touch(key: string, expiresAt: number, options: TouchOptions = {}): Promise<boolean> {
@@ -579,7 +586,7 @@ class RedisKeyAdapter implements RedisAdapter {
     if (this.closed) return;
     this.closed = true;
     if (!this.owned || !this.client.isOpen) return;
-    // Never reached (Redis hangs during the handshake): nothing to wait for.
+    // Not connected yet (or Redis hangs in the handshake): no reply is due to wait for.
     if (this.connecting !== undefined) return this.client.destroy();
     // A graceful close waits for the replies still due, which a hung Redis never sends:
     // after `timeout`, the connection is dropped instead.
