@@ -128,8 +128,8 @@ export interface SessionStore<S = SessionData> {
 interface Known {
   /** The adapter key of the session. */
   readonly key: string;
-  /** Digest of the encoded session, without its expiry. */
-  readonly digest: string;
+  /** Digest of the encoded session, without its expiry; none where the store writes none. */
+  readonly digest: string | undefined;
   readonly cookieExpires: boolean;
   expiresAt: number;
   /** The adapter's version of the record as last seen, if known. */
@@ -185,6 +185,11 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
   private readonly storesExpiry: boolean;
   /** Whether an unchanged session is written rather than checked and touched. */
   private readonly writesUnchanged: boolean;
+  /**
+   * Whether saves carry a digest: only where one can be skipped as unchanged (an exclusive
+   * cache skips even over an adapter with cheap writes).
+   */
+  private readonly fingerprints: boolean;
   private readonly reaper: NodeJS.Timeout | undefined;
   private readonly firstReap: NodeJS.Timeout | undefined;
   private reaping: Promise<ReapResult> | undefined;
@@ -214,6 +219,7 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
     const cache = options.cache || undefined;
     this.caching = cache !== undefined;
     this.exclusive = cache?.mode === 'exclusive';
+    this.fingerprints = !this.writesUnchanged || this.exclusive;
     if (cache?.mode !== undefined && cache.mode !== 'shared' && cache.mode !== 'exclusive') {
       throw new SessionStoreError(
         ErrorCodes.INVALID_OPTION,
@@ -277,11 +283,9 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
     }
 
     // The same version as the store last wrote or checked: the same bytes, checked then.
-    const verifiedDigest =
-      known !== undefined && known.version !== undefined && known.version === value.version
-        ? known.digest
-        : undefined;
-    const record = parseRecord(value.data, verifiedDigest);
+    const sameAsKnown =
+      known !== undefined && known.version !== undefined && known.version === value.version;
+    const record = parseRecord(value.data, sameAsKnown ? known.digest : undefined);
     if ('corrupt' in record) {
       await this.setAside(key, id, record.corrupt, value);
       return null;
@@ -299,8 +303,7 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
     }
     // Read back as the store last knew it (its own write, typically): nothing to note.
     if (
-      verifiedDigest !== undefined &&
-      known !== undefined &&
+      sameAsKnown &&
       !this.caching &&
       known.expiresAt === expiresAt &&
       known.cookieExpires === record.cookieExpires
@@ -331,9 +334,15 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
         `@sessionfs/core: session encodes to ${length} bytes, over maxRecordBytes (${this.maxRecordBytes})`,
       );
     }
-    const digest = digestOf(payload);
+    // The digest tells an unchanged session: computed only where that can spare a write.
+    const digest = this.fingerprints ? digestOf(payload) : undefined;
 
-    if (known && known.digest === digest && known.cookieExpires === prepared.cookieExpires) {
+    if (
+      known &&
+      digest !== undefined &&
+      known.digest === digest &&
+      known.cookieExpires === prepared.cookieExpires
+    ) {
       if (known.expiresAt === prepared.expiresAt) {
         if (this.exclusive) return;
         if (!this.writesUnchanged && (await this.isCurrent(key, known))) return;

@@ -78,4 +78,21 @@ describe('records', () => {
     });
     expect(parseRecord(record, digestOf(new Uint8Array([1])))).toHaveProperty('payload');
   });
+
+  it('read a record written without a digest, checking its length', () => {
+    const record = encodeRecord({ expiresAt: 7, cookieExpires: true, digest: undefined }, payload);
+    expect(new TextDecoder().decode(record)).toBe(`sfs1 7 e ${payload.length} -\n{"views":1}`);
+    const parsed = parseRecord(record);
+    expect('payload' in parsed && { ...parsed, payload: [...parsed.payload] }).toEqual({
+      expiresAt: 7,
+      cookieExpires: true,
+      digest: undefined,
+      payload: [...payload],
+    });
+    expect(parseRecord(record.subarray(0, record.length - 1))).toHaveProperty('corrupt');
+    for (const header of [`sfs1 7 e ${payload.length} --`, `sfs1 7 e ${payload.length} `]) {
+      const bad = new Uint8Array([...new TextEncoder().encode(`${header}\n`), ...payload]);
+      expect(parseRecord(bad), header).toEqual({ corrupt: 'malformed record header' });
+    }
+  });
 });

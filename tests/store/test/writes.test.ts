@@ -14,6 +14,7 @@ import {
   nodeAdapter,
   openStore,
   rejection,
+  spyLogger,
   virtualClock,
 } from './helpers.js';
 
@@ -247,6 +248,44 @@ describe('unchanged writes over an adapter whose writes are cheap (cheapWrites)'
     await store.set('id', { ...session, views: 2 });
     expect(spy.calls.write).toBe(2);
     expect(await store.get('id')).toMatchObject({ views: 2 });
+  });
+});
+
+describe('records over an adapter whose writes are cheap (cheapWrites)', () => {
+  const header = async (adapter: FsAdapter) => {
+    const stored = await adapter.read(sessionKey('id'));
+    return new TextDecoder().decode(stored?.data).split('\n')[0];
+  };
+
+  it('carry no digest, which no save there uses, and read back all the same', async () => {
+    const memory = createMemoryAdapter();
+    const store = openStore({ adapter: withCheapWrites(memory) });
+    await store.set('id', fastifySession(Date.now(), { views: 1 }));
+    expect(await header(memory)).toMatch(/^sfs1 \d+ e \d+ -$/);
+    expect(await store.get('id')).toMatchObject({ views: 1 });
+    // Another store over the same values (another process): served, not set aside.
+    expect(await openStore({ adapter: memory }).get('id')).toMatchObject({ views: 1 });
+  });
+
+  it('carry a digest under an exclusive cache, which skips unchanged saves by it', async () => {
+    const memory = createMemoryAdapter();
+    const store = openStore({ adapter: withCheapWrites(memory), cache: { mode: 'exclusive' } });
+    await store.set('id', fastifySession(Date.now(), { views: 1 }));
+    expect(await header(memory)).toMatch(/^sfs1 \d+ e \d+ [\w-]{27}$/);
+  });
+
+  it('without a digest, are still set aside when truncated', async () => {
+    const memory = createMemoryAdapter();
+    const logger = spyLogger();
+    const store = openStore({ adapter: withCheapWrites(memory), logger });
+    await store.set('id', fastifySession(Date.now(), { views: 1 }));
+    const stored = await memory.read(sessionKey('id'));
+    await memory.write(sessionKey('id'), (stored?.data as Uint8Array).subarray(0, -1));
+    expect(await openStore({ adapter: memory, logger }).get('id')).toBeNull();
+    expect(logger.warn).toHaveBeenCalledWith(
+      expect.objectContaining({ reason: expect.stringMatching(/truncated/) }),
+      expect.any(String),
+    );
   });
 });
 
