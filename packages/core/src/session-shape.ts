@@ -28,13 +28,15 @@ function plainCookie(session: unknown): Fields | undefined {
 }
 
 /**
- * Own enumerable string-keyed fields only: symbols hold framework internals, not data.
+ * Own enumerable string-keyed fields only, but for up to two left out: symbols hold
+ * framework internals, not data.
  * A plain loop over `Object.keys` is several times faster than `Object.fromEntries` or a
  * spread (which copies the symbols too) on @fastify/session's Session.
  */
-function ownFields(value: Fields): Fields {
+function ownFields(value: Fields, leaveOut?: string, alsoLeaveOut?: string): Fields {
   const fields: Fields = {};
   for (const key of Object.keys(value)) {
+    if (key === leaveOut || key === alsoLeaveOut) continue;
     // Assigning `__proto__` would set the prototype; it is data here.
     if (key === '__proto__') {
       Object.defineProperty(fields, key, {
@@ -67,20 +69,20 @@ function representable(expiresAt: number): number {
  * `cookie.expires`, else `cookie.originalMaxAge` from now, else `ttl` from now.
  *
  * `cookie.expires` (and `cookie.originalExpires`, derived from it) are left out of the
- * encoded data: with `rolling: true` they change on every request while nothing else does, and keeping it out lets such a save be a cheap
- * expiry move instead of a rewrite. It is restored from the stored expiry on read.
+ * encoded data: with `rolling: true` they change on every request while nothing else
+ * does, and keeping them out lets such a save be a cheap expiry move instead of a rewrite. It is restored from the stored expiry on read.
  */
 export function prepareSession(session: unknown, now: number, ttl: number): PreparedSession {
   const cookie = plainCookie(session);
   if (cookie && isObject(session)) {
-    // `originalExpires` (@fastify/session 11) is `expires` as it was when the session was
-    // loaded; the cookie recomputes it from `expires` on every load, so it is left out too.
-    const { expires, originalExpires: _derived, ...rest } = cookie;
+    const expires = cookie.expires;
     if (expires !== null && expires !== undefined) {
       const expiresAt = new Date(expires as string | number | Date).getTime();
       if (Number.isFinite(expiresAt)) {
         const body = ownFields(session);
-        body.cookie = rest;
+        // `originalExpires` (@fastify/session 11) is `expires` as it was when the session
+        // was loaded; the cookie recomputes it from `expires` on every load: left out too.
+        body.cookie = ownFields(cookie, 'expires', 'originalExpires');
         return {
           body,
           expiresAt: representable(expiresAt),
