@@ -1,18 +1,24 @@
 // The load generator of the HTTP level, in its own process, forked by http-level.mjs with
 // an IPC channel. Usage: node http-client.mjs '<json options>' with
-// { port, pool, connections, warmup, seconds, routes }.
-// Logs `pool` visitors in (POST /login, keeping each session cookie), then for each
-// route runs autocannon for `warmup` seconds (discarded) and `seconds` (measured), every
-// request carrying the next cookie of the pool.
-// Sends `{ result: { [route]: figures, served } }`, `served` counting every request.
+// { targets: [{ name, port }], pool, connections, warmup, seconds, slices, routes }.
+// Logs `pool` visitors in on every target (POST /login, keeping each session cookie), then
+// for each route warms every target up for `warmup` seconds (discarded) and measures each
+// for `seconds` in all, as `slices` turns that alternate between the targets (A B, B A, …):
+// a machine whose speed drifts over the run (a shared 2-core VM does) then slows every
+// target alike, where back-to-back runs of 10 s each gave one a slower stretch than the
+// other. Every request carries the next cookie of its target's pool.
+// Sends `{ result: { [name]: { [route]: figures, served } } }`, `served` counting every
+// request that target answered.
 import autocannon from 'autocannon';
 
 const options = JSON.parse(process.argv[2]);
-const origin = `http://127.0.0.1:${options.port}`;
 process.on('disconnect', () => process.exit(1));
 
-/** Logs `count` visitors in (autocannon, `amount: count`); their `name=value` session cookies. */
-async function login(count) {
+/**
+ * Logs `count` visitors in on `origin` (autocannon, `amount: count`); their `name=value`
+ * session cookies.
+ */
+async function login(origin, count) {
   const cookies = [];
   let next = 0;
   const result = await autocannon({
@@ -45,8 +51,8 @@ async function login(count) {
   return cookies;
 }
 
-/** One autocannon run on `path`, each request with the next cookie of `cookies`. */
-async function load(path, cookies, duration) {
+/** One autocannon run on `origin` + `path`, each request with the next cookie of `cookies`. */
+async function load(origin, path, cookies, duration) {
   let next = 0;
   const result = await autocannon({
     url: origin,
@@ -67,7 +73,7 @@ async function load(path, cookies, duration) {
     ],
   });
   return {
-    rps: result.requests.total / result.duration,
+    duration: result.duration,
     p50: result.latency.p50,
     p99: result.latency.p99,
     requests: result.requests.total,
@@ -77,13 +83,45 @@ async function load(path, cookies, duration) {
   };
 }
 
-const cookies = await login(options.pool);
-// Every request the server answered, login and warm-up included (for per-request profiles).
-const result = { served: cookies.length };
-for (const route of options.routes) {
-  if (options.warmup > 0)
-    result.served += (await load(`/${route}`, cookies, options.warmup)).requests;
-  result[route] = await load(`/${route}`, cookies, options.seconds);
-  result.served += result[route].requests;
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+const targets = [];
+for (const { name, port } of options.targets) {
+  const origin = `http://127.0.0.1:${port}`;
+  const cookies = await login(origin, options.pool);
+  // Every request the target answered, login and warm-up included (for per-request profiles).
+  targets.push({ name, origin, cookies, result: { served: cookies.length } });
 }
+const slices = Math.max(1, options.slices ?? 1);
+for (const route of options.routes) {
+  const path = `/${route}`;
+  for (const target of targets) {
+    if (options.warmup > 0) {
+      target.result.served += (
+        await load(target.origin, path, target.cookies, options.warmup)
+      ).requests;
+    }
+  }
+  const figures = new Map(targets.map((target) => [target, []]));
+  for (let slice = 0; slice < slices; slice += 1) {
+    for (const target of slice % 2 ? [...targets].reverse() : targets) {
+      const run = await load(target.origin, path, target.cookies, options.seconds / slices);
+      figures.get(target).push(run);
+      target.result.served += run.requests;
+    }
+  }
+  for (const [target, runs] of figures) {
+    const total = (key) => runs.reduce((sum, run) => sum + run[key], 0);
+    target.result[route] = {
+      rps: total('requests') / total('duration'),
+      p50: median(runs.map((run) => run.p50)),
+      p99: median(runs.map((run) => run.p99)),
+      requests: total('requests'),
+      errors: total('errors'),
+      timeouts: total('timeouts'),
+      non2xx: total('non2xx'),
+    };
+  }
+}
+const result = Object.fromEntries(targets.map(({ name, result }) => [name, result]));
 process.send({ result }, () => process.exit(0));

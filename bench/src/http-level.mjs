@@ -1,7 +1,8 @@
 // HTTP level: Fastify 5 + @fastify/cookie + @fastify/session (defaults) per contender, one
 // server process each (http-server.mjs) and autocannon in another (http-client.mjs), on
-// 127.0.0.1, contenders alternated round by round; the Redis rows on one redis-server of
-// the benchmark's own. After each run, every stored session must decode.
+// 127.0.0.1; in each round every contender's server is up and the load alternates between
+// them in slices (http-client.mjs says why); the Redis rows on one redis-server of the
+// benchmark's own. After each round, every stored session must decode.
 import { execFileSync, fork } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -111,29 +112,38 @@ export function start(file, args, execArgv = [], tracked = true) {
 }
 
 /**
- * One contender's run: a fresh server over `dir` (or Redis under `prefix`), the client
- * logging `pool` visitors in and loading each route, then the decode check.
- * `{ routes: { [route]: figures }, check, stderr }`.
+ * One round: a fresh server per contender (`{ name, dir, redisUrl?, prefix? }`: over `dir`,
+ * or Redis under `prefix`), all up at once, and one client that logs `pool` visitors in on
+ * each and loads each route, alternating between the servers in slices; then every
+ * server's decode check. `{ [name]: { routes: { [route]: figures, served }, check, stderr } }`.
  */
-export async function runContender({ name, dir, redisUrl, prefix, load, execArgv }) {
-  const args = redisUrl ? [name, dir, redisUrl, prefix] : [name, dir];
-  const server = start(SERVER, args, execArgv);
+export async function runContenders({ contenders, load, execArgv }) {
+  const servers = contenders.map(({ name, dir, redisUrl, prefix }) => ({
+    name,
+    server: start(SERVER, redisUrl ? [name, dir, redisUrl, prefix] : [name, dir], execArgv),
+  }));
   try {
-    const port = await server.next('port', 30_000);
-    const client = start(CLIENT, [JSON.stringify({ ...load, port })]);
-    let routes;
+    const targets = [];
+    for (const { name, server } of servers) {
+      targets.push({ name, port: await server.next('port', 30_000) });
+    }
+    const client = start(CLIENT, [JSON.stringify({ ...load, targets })]);
+    let result;
     try {
-      const budget = 120_000 + load.routes.length * (load.warmup + load.seconds + 30) * 1000;
-      routes = await client.next('result', budget);
+      const perTarget = load.routes.length * (load.warmup + load.seconds + 30) * 1000;
+      result = await client.next('result', 120_000 + servers.length * perTarget);
     } finally {
       await client.stop();
     }
-    server.child.send('check');
-    const check = await server.next('check', 120_000);
-    const stderr = await server.stop();
-    return { routes, check, stderr };
+    const runs = {};
+    for (const { name, server } of servers) {
+      server.child.send('check');
+      const check = await server.next('check', 120_000);
+      runs[name] = { routes: result[name], check, stderr: await server.stop() };
+    }
+    return runs;
   } finally {
-    await server.stop(0);
+    for (const { server } of servers) await server.stop(0);
   }
 }
 
@@ -171,7 +181,9 @@ export async function httpLevel({
   connections = 50,
   pool = 1_000,
 }) {
-  const load = { pool, connections, warmup, seconds, routes: ROUTES };
+  // Slices of about 2 s: more would spend more of each in autocannon's start and stop.
+  const slices = Math.max(1, Math.round(seconds / 2));
+  const load = { pool, connections, warmup, seconds, slices, routes: ROUTES };
   let redis;
   const onSignal = (signal) => {
     killAll(); // the redis keeper removes its server once this process is gone
@@ -189,19 +201,21 @@ export async function httpLevel({
     }
     for (let round = 0; round < rounds; round += 1) {
       const order = names.map((_, i) => names[(i + round) % names.length]);
-      const measured = {};
+      const contenders = [];
       for (const name of order) {
         const dir = join(root, 'http', `${name.replace(/\W/g, '-')}-${round}`);
         await mkdir(dir, { recursive: true });
         const isRedis = REDIS_CONTENDERS.includes(name);
-        const run = await runContender({
+        contenders.push({
           name,
           dir,
           redisUrl: isRedis ? redis.url : undefined,
           prefix: `bench${round}:${name}:`,
-          load,
         });
-        measured[name] = run;
+      }
+      const measured = await runContenders({ contenders, load });
+      for (const name of order) {
+        const run = measured[name];
         const { counter, whoami } = run.routes;
         log(
           `http level: round ${round + 1}/${rounds} ${name}: counter ${fmt(counter.rps)} req/s, whoami ${fmt(whoami.rps)} req/s, ${run.check.failed} failed decodes`,
@@ -287,7 +301,7 @@ function report({ perRound, names, load, rounds, load1 }) {
       name === 'memory' ? 'n/a' : fmt(c.failedDecodes),
     ];
   };
-  const how = `req/s and p99: median of ${rounds} rounds of ${load.seconds} s per route (after ${load.warmup} s of warm-up), ${load.connections} connections, ${fmt(load.pool)} pre-created session cookies, contenders alternated round by round, each in a fresh server process; errors, non-2xx and failed decodes summed over the rounds; sessions after the last round's run. 1-minute load average ${load1.map((v) => v.toFixed(2)).join(' at the start, ')} at the end (on 2 cores, anything above the benchmark's own ~2 means other work competed)._`;
+  const how = `req/s and p99: median of ${rounds} rounds of ${load.seconds} s per route and contender (after ${load.warmup} s of warm-up), ${load.connections} connections, ${fmt(load.pool)} pre-created session cookies; in each round every contender in a fresh server process, all up at once, the load alternating between them in ${load.slices} slices per route (A B, B A, …); errors, non-2xx and failed decodes summed over the rounds; sessions after the last round's run. 1-minute load average ${load1.map((v) => v.toFixed(2)).join(' at the start, ')} at the end (on 2 cores, anything above the benchmark's own ~2 means other work competed)._`;
   const sections = [];
   const files = names.filter((name) => !REDIS_CONTENDERS.includes(name));
   const redis = names.filter((name) => REDIS_CONTENDERS.includes(name));

@@ -9,7 +9,7 @@
 import { mkdir, mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REDIS_CONTENDERS, ROUTES, runContender, startRedis } from './http-level.mjs';
+import { REDIS_CONTENDERS, ROUTES, runContenders, startRedis } from './http-level.mjs';
 import { table } from './util.mjs';
 
 const [namesText = 'sessionfs,memory', secondsText = '10', topText = '15'] = process.argv.slice(2);
@@ -62,11 +62,16 @@ try {
       const dir = join(root, `${route}-${name.replace(/\W/g, '-')}`);
       const profiles = `${dir}-profile`;
       await mkdir(dir, { recursive: true });
-      const run = await runContender({
-        name,
-        dir,
-        redisUrl: REDIS_CONTENDERS.includes(name) ? redis.url : undefined,
-        prefix: `profile:${route}:${name}:`,
+      // One at a time: a profiled server must have the machine to itself.
+      const { [name]: run } = await runContenders({
+        contenders: [
+          {
+            name,
+            dir,
+            redisUrl: REDIS_CONTENDERS.includes(name) ? redis.url : undefined,
+            prefix: `profile:${route}:${name}:`,
+          },
+        ],
         load: {
           pool: 1_000,
           connections: 50,
