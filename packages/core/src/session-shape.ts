@@ -110,6 +110,9 @@ export const DAY_MS = 24 * 60 * 60 * 1000;
 /** The day of the last time formatted, and its ISO date with the `T`. */
 let dayStart = Number.NaN;
 let dayPrefix = '';
+/** The second of the last time formatted, and its ISO string up to the `.` of the ms. */
+let secondStart = Number.NaN;
+let secondPrefix = '';
 
 function twoDigits(value: number): string {
   return value < 10 ? `0${value}` : String(value);
@@ -117,17 +120,22 @@ function twoDigits(value: number): string {
 
 /**
  * `new Date(ms).toISOString()` for `ms` from 1970 to {@link LATEST_MS}, without a `Date`
- * for times in the same day as the last one: every read formats one, and `toISOString`
- * costs several times more than the rest of restoring the session.
+ * for times in the same day as the last one, and only the milliseconds formatted for times
+ * in the same second: every read formats one, and `toISOString` costs several times more
+ * than the rest of restoring the session.
  */
 export function isoString(ms: number): string {
   const time = Math.trunc(ms);
-  if (!(time >= dayStart && time < dayStart + DAY_MS)) {
-    dayStart = time - (time % DAY_MS);
-    const day = new Date(dayStart).toISOString();
-    dayPrefix = day.slice(0, day.indexOf('T') + 1);
+  const millis = time % 1000;
+  if (time - millis !== secondStart) {
+    if (!(time >= dayStart && time < dayStart + DAY_MS)) {
+      dayStart = time - (time % DAY_MS);
+      const day = new Date(dayStart).toISOString();
+      dayPrefix = day.slice(0, day.indexOf('T') + 1);
+    }
+    const inDay = time - dayStart;
+    secondStart = time - millis;
+    secondPrefix = `${dayPrefix}${twoDigits(Math.floor(inDay / 3_600_000))}:${twoDigits(Math.floor(inDay / 60_000) % 60)}:${twoDigits(Math.floor(inDay / 1000) % 60)}.`;
   }
-  const inDay = time - dayStart;
-  const millis = inDay % 1000;
-  return `${dayPrefix}${twoDigits(Math.floor(inDay / 3_600_000))}:${twoDigits(Math.floor(inDay / 60_000) % 60)}:${twoDigits(Math.floor(inDay / 1000) % 60)}.${millis < 10 ? '00' : millis < 100 ? '0' : ''}${millis}Z`;
+  return `${secondPrefix}${millis < 10 ? '00' : millis < 100 ? '0' : ''}${millis}Z`;
 }

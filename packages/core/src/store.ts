@@ -129,8 +129,8 @@ interface Known {
   /** The adapter key of the session. */
   readonly key: string;
   /** Digest of the encoded session, without its expiry; none where the store writes none. */
-  readonly digest: string | undefined;
-  readonly cookieExpires: boolean;
+  digest: string | undefined;
+  cookieExpires: boolean;
   expiresAt: number;
   /** The adapter's version of the record as last seen, if known. */
   version: string | undefined;
@@ -310,7 +310,7 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
     ) {
       return session as S;
     }
-    this.remember(id, {
+    this.remember(id, known, {
       key,
       digest: record.digest,
       cookieExpires: record.cookieExpires,
@@ -365,7 +365,7 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
       this.known.delete(id);
       throw this.failure(error, 'write');
     }
-    this.remember(id, {
+    this.remember(id, known, {
       key,
       digest,
       cookieExpires: prepared.cookieExpires,
@@ -755,8 +755,26 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
     return restoreSession(this.codec.decode(payload), expiresAt, cookieExpires);
   }
 
-  private remember(id: string, known: Known): void {
-    this.known.set(id, known, KNOWN_ENTRY_BYTES + (known.payload?.byteLength ?? 0));
+  /**
+   * Notes `next` as what the store knows of session `id`. Without a cached payload, the
+   * entry `previous` (read before an await) is updated in place while it is still the one
+   * in the table: the table's entries live long enough to reach the old generation, where
+   * a new object per save would be garbage for the slow collector.
+   */
+  private remember(id: string, previous: Known | undefined, next: Known): void {
+    if (
+      previous !== undefined &&
+      previous.payload === undefined &&
+      next.payload === undefined &&
+      this.known.get(id) === previous
+    ) {
+      previous.digest = next.digest;
+      previous.cookieExpires = next.cookieExpires;
+      previous.expiresAt = next.expiresAt;
+      previous.version = next.version;
+      return;
+    }
+    this.known.set(id, next, KNOWN_ENTRY_BYTES + (next.payload?.byteLength ?? 0));
   }
 
   /** Forgets what the store knew of the session under `key`. */

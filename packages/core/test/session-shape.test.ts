@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { isoString } from '../src/session-shape.js';
 
 describe('isoString', () => {
-  it('formats like Date#toISOString, across days, years and the whole range', () => {
+  it('formats like Date#toISOString, within a second and across seconds, days, years and the whole range', () => {
     const samples = [
       0,
       1,
@@ -24,6 +24,11 @@ describe('isoString', () => {
     for (let step = 0; step < 2_000; step += 1) {
       time += ((step * 7_919_011) % 97_000_003) * (step % 5 === 0 ? -1 : 1);
       samples.push(time);
+    }
+    // Runs within one second, and across its edges both ways.
+    const second = Date.UTC(2026, 10, 27, 12, 30, 15);
+    for (const offset of [0, 1, 500, 999, 1_000, 1_001, 999, -1, 0, 60_000, 59_999]) {
+      samples.push(second + offset);
     }
     for (const ms of samples) expect(isoString(ms), String(ms)).toBe(new Date(ms).toISOString());
   });

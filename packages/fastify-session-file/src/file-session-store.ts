@@ -78,20 +78,20 @@ export class FileSessionStore implements FastifySessionStoreContract {
   }
 
   get(sessionId: string, callback: GetCallback): void {
-    settle(() => this.engine.get(sessionId), callback);
+    settle(this.engine.get(sessionId), callback);
   }
 
   set(sessionId: string, session: Session, callback: StoreCallback): void {
-    settle(() => this.engine.set(sessionId, session), callback);
+    settle(this.engine.set(sessionId, session), callback);
   }
 
   /** Moves the expiry of a session that did not change (express-session's optional method). */
   touch(sessionId: string, session: Session, callback: StoreCallback): void {
-    settle(() => this.engine.touch(sessionId, session), callback);
+    settle(this.engine.touch(sessionId, session), callback);
   }
 
   destroy(sessionId: string, callback: StoreCallback): void {
-    settle(() => this.engine.destroy(sessionId), callback);
+    settle(this.engine.destroy(sessionId), callback);
   }
 
   /**
@@ -151,20 +151,14 @@ function engineOptionsOf(options: FileSessionStoreOptions): EngineOptions {
 }
 
 /**
- * Hands the outcome of `operation` to a Node-style callback, once. A rejection reaches
- * the callback as its error, never as a synchronous throw; a callback that throws is
- * not called a second time with its own exception.
+ * Hands the outcome of `pending` to a Node-style callback, once. The engine's methods
+ * reject rather than throw, so no error reaches the caller as a synchronous throw; a
+ * callback that throws is not called a second time with its own exception.
  */
 function settle<T>(
-  operation: () => Promise<T>,
+  pending: Promise<T>,
   callback: (error: SessionStoreError | null, value?: T) => void,
 ): void {
-  let pending: Promise<T>;
-  try {
-    pending = operation();
-  } catch (error) {
-    pending = Promise.reject(error);
-  }
   pending.then(
     (value) => callback(null, value),
     (error: unknown) => callback(asStoreError(error)),
