@@ -12,8 +12,8 @@ import { hash } from 'node:crypto';
  *
  * The digest is `-` where the store has no use for it: over an adapter that writes every
  * save (`cheapWrites`), no save is skipped as unchanged, and such an adapter's values
- * cannot tear (a Redis `SET`). Hashing every save cost about a fifth of the store's CPU
- * per request there. The length is checked all the same.
+ * cannot tear (a Redis `SET`). Hashing every save cost about a fifth of the store's own
+ * CPU per request there, in a one-off trial. The length is checked all the same.
  */
 export interface RecordHeader {
   /** Expiry written with the record (the adapter's own expiry wins when it keeps one). */
