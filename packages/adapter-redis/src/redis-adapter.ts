@@ -315,7 +315,7 @@ export function createRedisAdapter(options: RedisAdapterOptions = {}): RedisAdap
 
 /** An operation in flight, as the deadline watch sees it. */
 interface InFlight {
-  /** How many checks the watch had made when it started. */
+  /** `performance.now()` when it started. */
   readonly startedAt: number;
   /** Set once it was reported failed for taking too long. */
   late: boolean;
@@ -340,18 +340,14 @@ class Deadlines {
   private oldest: InFlight | undefined;
   private newest: InFlight | undefined;
   private timer: NodeJS.Timeout | undefined;
-  /**
-   * Checks made so far, the watch's clock: an operation started after check n is at least
-   * `timeout` old by check n + 5 (a quarter of `timeout` apart), and less than 1.25 ×
-   * `timeout`. Counting them spares reading the time for every operation.
-   */
-  private checks = 0;
 
   constructor(private readonly timeout: number) {}
 
   start(fail: (error: Error) => void): InFlight {
     const operation: InFlight = {
-      startedAt: this.checks,
+      // The time itself, not a count of checks: a busy event loop runs a late interval
+      // once, not once per period missed, and a count would then fail operations late.
+      startedAt: performance.now(),
       late: false,
       fail,
       older: this.newest,
@@ -385,8 +381,8 @@ class Deadlines {
   }
 
   private failLate(): void {
-    this.checks += 1;
-    while (this.oldest !== undefined && this.checks - this.oldest.startedAt >= 5) {
+    const now = performance.now();
+    while (this.oldest !== undefined && now - this.oldest.startedAt >= this.timeout) {
       const operation = this.oldest;
       this.unlink(operation);
       operation.late = true;

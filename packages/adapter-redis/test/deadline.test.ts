@@ -54,6 +54,26 @@ it('fails every operation with ERR_UNAVAILABLE within its timeout when Redis nev
   }
 }, 10_000);
 
+it('fails an operation as soon as the event loop is free again when it was blocked past the timeout', async () => {
+  const adapter = createRedisAdapter({ url: `redis://127.0.0.1:${port}`, timeout: TIMEOUT_MS });
+  try {
+    const started = performance.now();
+    const outcome = adapter.read('s.a').then(
+      () => Number.NaN,
+      () => performance.now() - started,
+    );
+    // Synchronous work three timeouts long: the watch's checks due meanwhile run once, late.
+    while (performance.now() - started < 3 * TIMEOUT_MS) {
+      // busy
+    }
+    // At the first check after the block, not checks later (a watch counting its runs
+    // instead of reading the time would take four more periods, 1,200 ms in all).
+    expect(await outcome).toBeLessThan(3 * TIMEOUT_MS + TIMEOUT_MS / 4 + 100);
+  } finally {
+    await adapter.close();
+  }
+}, 10_000);
+
 it('fails operations within the timeout while a connected Redis hangs, and serves again once it answers', async () => {
   const server = await RedisServer.start();
   const adapter = createRedisAdapter({
