@@ -1,4 +1,10 @@
-import { isUtf8 } from 'node:buffer';
+/**
+ * UTF-8 that refuses invalid bytes rather than decoding replacement characters, in one
+ * pass (validating first and decoding after took half again as long in a one-off
+ * micro-benchmark), and keeps a
+ * byte-order mark as text, as `Buffer#toString` does, so that JSON refuses it.
+ */
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
  * Turns sessions into bytes and back. The store calls `encode` once per `set` and
@@ -24,11 +30,12 @@ export const jsonCodec: SessionCodec = {
     return text;
   },
   decode(data) {
-    // Invalid UTF-8 is an error, not text with replacement characters.
-    if (!isUtf8(data)) throw new TypeError('session record is not valid UTF-8');
-    const bytes = Buffer.isBuffer(data)
-      ? data
-      : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-    return JSON.parse(bytes.toString('utf8'));
+    let text: string;
+    try {
+      text = strictUtf8.decode(data);
+    } catch (error) {
+      throw new TypeError('session record is not valid UTF-8', { cause: error });
+    }
+    return JSON.parse(text);
   },
 };

@@ -14,4 +14,16 @@ describe('jsonCodec', () => {
     const data = Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0x22, 0x7d]);
     expect(() => jsonCodec.decode(data)).toThrow(/UTF-8/);
   });
+
+  it('refuses a byte-order mark before the JSON, as JSON itself does', () => {
+    const data = Buffer.from([0xef, 0xbb, 0xbf, ...Buffer.from('{"a":1}')]);
+    expect(() => jsonCodec.decode(data)).toThrow(SyntaxError);
+  });
+
+  it('decodes a view into a larger buffer, not the bytes around it', () => {
+    const whole = Buffer.from('xx{"a":"é"}yy');
+    expect(
+      jsonCodec.decode(new Uint8Array(whole.buffer, whole.byteOffset + 2, whole.length - 4)),
+    ).toEqual({ a: 'é' });
+  });
 });
