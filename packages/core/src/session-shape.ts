@@ -28,9 +28,8 @@ function plainCookie(session: unknown): Fields | undefined {
 }
 
 /**
- * Own enumerable string-keyed fields only, but for up to two left out: symbols hold
- * framework internals, not data.
- * A plain loop over `Object.keys` is several times faster than `Object.fromEntries` or a
+ * Own enumerable string-keyed fields, less `leaveOut` and `alsoLeaveOut`: symbols hold
+ * framework internals, not data. A plain loop over `Object.keys` is several times faster than `Object.fromEntries` or a
  * spread (which copies the symbols too) on @fastify/session's Session.
  */
 function ownFields(value: Fields, leaveOut?: string, alsoLeaveOut?: string): Fields {
@@ -70,7 +69,8 @@ function representable(expiresAt: number): number {
  *
  * `cookie.expires` (and `cookie.originalExpires`, derived from it) are left out of the
  * encoded data: with `rolling: true` they change on every request while nothing else
- * does, and keeping them out lets such a save be a cheap expiry move instead of a rewrite. It is restored from the stored expiry on read.
+ * does, and keeping them out lets such a save be a cheap expiry move instead of a
+ * rewrite. `cookie.expires` is restored from the stored expiry on read.
  */
 export function prepareSession(session: unknown, now: number, ttl: number): PreparedSession {
   const cookie = plainCookie(session);
