@@ -432,8 +432,6 @@ class RedisKeyAdapter implements RedisAdapter {
   private readonly deadlines: Deadlines;
   /** Settles once the client first connected; operations wait for it. */
   private connecting: Promise<unknown> | undefined;
-  /** The last read limit and its GETRANGE end (the store asks the same every time). */
-  private lastByte = { maxBytes: Number.NaN, text: '' };
 
   constructor(
     readonly client: RedisClient,
@@ -468,7 +466,7 @@ class RedisKeyAdapter implements RedisAdapter {
           true,
           maxBytes === undefined
             ? ['GET', redisKey]
-            : ['GETRANGE', redisKey, '0', this.lastByteFor(maxBytes)],
+            : ['GETRANGE', redisKey, '0', String(HEADER_BYTES + maxBytes)],
         ),
       (stored) => storedValue(key, stored as Buffer | null, maxBytes),
     );
@@ -605,14 +603,6 @@ class RedisKeyAdapter implements RedisAdapter {
     } finally {
       clearTimeout(timer);
     }
-  }
-
-  /** GETRANGE's end for a read of at most `maxBytes`, as text: one byte past the limit. */
-  private lastByteFor(maxBytes: number): string {
-    if (maxBytes !== this.lastByte.maxBytes) {
-      this.lastByte = { maxBytes, text: String(HEADER_BYTES + maxBytes) };
-    }
-    return this.lastByte.text;
   }
 
   private assertOpen(): void {
