@@ -190,6 +190,13 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
    * cache skips even over an adapter with cheap writes).
    */
   private readonly fingerprints: boolean;
+  /**
+   * Whether the table keeps the versions the adapter reports: only where a version check
+   * can spare work (skipping an unchanged save, confirming a cached session). Over cheap
+   * writes without a cache, nothing asks, and a new version string per save, held by a
+   * long-lived table entry, is garbage the collector must copy and promote.
+   */
+  private readonly keepsVersions: boolean;
   private readonly reaper: NodeJS.Timeout | undefined;
   private readonly firstReap: NodeJS.Timeout | undefined;
   private reaping: Promise<ReapResult> | undefined;
@@ -220,6 +227,7 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
     this.caching = cache !== undefined;
     this.exclusive = cache?.mode === 'exclusive';
     this.fingerprints = !this.writesUnchanged || this.exclusive;
+    this.keepsVersions = !this.writesUnchanged || this.caching;
     if (cache?.mode !== undefined && cache.mode !== 'shared' && cache.mode !== 'exclusive') {
       throw new SessionStoreError(
         ErrorCodes.INVALID_OPTION,
@@ -315,7 +323,7 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
       digest: record.digest,
       cookieExpires: record.cookieExpires,
       expiresAt,
-      version: value.version,
+      version: this.keepsVersions ? value.version : undefined,
       payload: this.caching ? ownBytes(record.payload) : undefined,
     });
     return session as S;
@@ -373,7 +381,7 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
       // The version of this very write, from the adapter: a stat now could describe a
       // write another process made meanwhile. Without one, the next save writes again.
       // An exclusive store needs none: nobody else writes.
-      version: this.exclusive ? undefined : version,
+      version: this.exclusive || !this.keepsVersions ? undefined : version,
       // The payload as the record holds it, text or bytes alike.
       payload: this.caching ? ownBytes(record.subarray(record.byteLength - length)) : undefined,
     });
