@@ -57,20 +57,25 @@ export function payloadLength(payload: Uint8Array | string): number {
 }
 
 /**
- * The record of `payload` under `header`. A string payload (a well-formed one: the store
+ * The record of `payload` under `header`, `length` being the payload's size in the record
+ * when the caller knows it already. A string payload (a well-formed one: the store
  * converts any other to bytes first) is written straight into the record as UTF-8, with
- * no buffer of its own in between.
+ * no buffer of its own in between, and not joined to the header first: a joined string is
+ * copied whole into a flat one before encoding, garbage as large as the session on every
+ * save.
  */
-export function encodeRecord(header: RecordHeader, payload: Uint8Array | string): Uint8Array {
-  const length = payloadLength(payload);
+export function encodeRecord(
+  header: RecordHeader,
+  payload: Uint8Array | string,
+  length = payloadLength(payload),
+): Uint8Array {
   const line = `${MAGIC}${Math.round(header.expiresAt)} ${header.cookieExpires ? 'e' : '-'} ${length} ${header.digest ?? NO_DIGEST}\n`;
   // The adapter keeps no reference past its write (FsAdapter.write), so the record may come
-  // from Node's shared buffer pool. Text goes in with its (ASCII) header as one string: one
-  // encoding call costs less than two writes into a buffer sized beforehand.
-  if (typeof payload === 'string') return Buffer.from(line + payload, 'utf8');
+  // from Node's shared buffer pool.
   const record = Buffer.allocUnsafe(line.length + length);
   record.write(line, 0, 'latin1');
-  record.set(payload, line.length);
+  if (typeof payload === 'string') record.write(payload, line.length, 'utf8');
+  else record.set(payload, line.length);
   return record;
 }
 

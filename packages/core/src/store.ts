@@ -365,6 +365,7 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
     const record = encodeRecord(
       { expiresAt: prepared.expiresAt, cookieExpires: prepared.cookieExpires, digest },
       payload,
+      length,
     );
     let version: string | undefined;
     try {

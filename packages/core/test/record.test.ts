@@ -95,4 +95,14 @@ describe('records', () => {
       expect(parseRecord(bad), header).toEqual({ corrupt: 'malformed record header' });
     }
   });
+
+  it('write a text payload as the same UTF-8 bytes as its encoding, multi-byte characters included', () => {
+    const text = '{"name":"Zoë 日本 🎉","views":1}';
+    const bytes = new TextEncoder().encode(text);
+    const header = { expiresAt: 1_900_000_000_123, cookieExpires: true, digest: digestOf(bytes) };
+    const fromText = encodeRecord(header, text);
+    expect([...fromText]).toEqual([...encodeRecord(header, bytes)]);
+    const parsed = parseRecord(fromText);
+    expect('payload' in parsed && new TextDecoder().decode(parsed.payload)).toBe(text);
+  });
 });
