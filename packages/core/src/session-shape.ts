@@ -29,8 +29,9 @@ function plainCookie(session: unknown): Fields | undefined {
 
 /**
  * Own enumerable string-keyed fields, less `leaveOut` and `alsoLeaveOut`: symbols hold
- * framework internals, not data. A plain loop over `Object.keys` is several times faster than `Object.fromEntries` or a
- * spread (which copies the symbols too) on @fastify/session's Session.
+ * framework internals, not data. A plain loop over `Object.keys` is several times faster
+ * than `Object.fromEntries` or a spread (which copies the symbols too) on
+ * @fastify/session's Session.
  */
 function ownFields(value: Fields, leaveOut?: string, alsoLeaveOut?: string): Fields {
   const fields: Fields = {};

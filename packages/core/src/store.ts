@@ -193,8 +193,9 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
   /**
    * Whether the table keeps the versions the adapter reports: only where a version check
    * can spare work (skipping an unchanged save, confirming a cached session). Over cheap
-   * writes without a cache, nothing asks, and a new version string per save, held by a
-   * long-lived table entry, is garbage the collector must copy and promote.
+   * writes without a cache nothing asks, nor in an exclusive store (nobody else writes);
+   * there a new version string per save, held by a long-lived table entry, would only be
+   * garbage for the collector to copy and promote.
    */
   private readonly keepsVersions: boolean;
   private readonly reaper: NodeJS.Timeout | undefined;
@@ -227,7 +228,7 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
     this.caching = cache !== undefined;
     this.exclusive = cache?.mode === 'exclusive';
     this.fingerprints = !this.writesUnchanged || this.exclusive;
-    this.keepsVersions = !this.writesUnchanged || this.caching;
+    this.keepsVersions = (!this.writesUnchanged || this.caching) && !this.exclusive;
     if (cache?.mode !== undefined && cache.mode !== 'shared' && cache.mode !== 'exclusive') {
       throw new SessionStoreError(
         ErrorCodes.INVALID_OPTION,
@@ -381,8 +382,7 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
       expiresAt: prepared.expiresAt,
       // The version of this very write, from the adapter: a stat now could describe a
       // write another process made meanwhile. Without one, the next save writes again.
-      // An exclusive store needs none: nobody else writes.
-      version: this.exclusive || !this.keepsVersions ? undefined : version,
+      version: this.keepsVersions ? version : undefined,
       // The payload as the record holds it, text or bytes alike.
       payload: this.caching ? ownBytes(record.subarray(record.byteLength - length)) : undefined,
     });

@@ -2,8 +2,16 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { createMemoryAdapter } from '@sessionfs/adapter-memory';
+import type { FsAdapter } from '@sessionfs/core';
 import { describe, expect, it } from 'vitest';
-import { fastifySession, instrument, nodeAdapter, openStore, virtualClock } from './helpers.js';
+import {
+  fastifySession,
+  instrument,
+  nodeAdapter,
+  openStore,
+  virtualClock,
+  withCheapWrites,
+} from './helpers.js';
 
 const modes = [
   ['off', false],
@@ -46,8 +54,11 @@ describe('the cache', () => {
     expect(spy.calls.read + spy.calls.stat).toBe(0);
   });
 
-  it('confirms shared-mode hits with a stat instead of a read', async () => {
-    const spy = instrument(createMemoryAdapter());
+  it.each([
+    ['an adapter', (adapter: FsAdapter) => adapter],
+    ['an adapter whose writes are cheap (cheapWrites)', withCheapWrites],
+  ])('confirms shared-mode hits with a stat instead of a read, over %s', async (_, adapterOf) => {
+    const spy = instrument(adapterOf(createMemoryAdapter()));
     const store = openStore({ adapter: spy.adapter, cache: { mode: 'shared' } });
     await store.set('id', { n: 1 });
     await store.get('id');

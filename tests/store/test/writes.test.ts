@@ -16,6 +16,7 @@ import {
   rejection,
   spyLogger,
   virtualClock,
+  withCheapWrites,
 } from './helpers.js';
 
 const cyclic = () => {
@@ -210,18 +211,6 @@ describe.each(adapters)('unchanged writes over the %s adapter', (_, createAdapte
     },
   );
 });
-
-/** `inner`, declaring `cheapWrites` as the Redis adapter does. */
-function withCheapWrites(inner: FsAdapter): FsAdapter {
-  const capabilities = { ...inner.capabilities, cheapWrites: true };
-  return new Proxy(inner, {
-    get(target, property) {
-      if (property === 'capabilities') return capabilities;
-      const value = Reflect.get(target, property);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-}
 
 describe('unchanged writes over an adapter whose writes are cheap (cheapWrites)', () => {
   it('saves an unchanged session with one write, never a stat or a touch first', async () => {
