@@ -26,6 +26,14 @@ export const FILE_CONTENDERS = [
   'itrocks',
 ];
 export const REDIS_CONTENDERS = ['sessionfs+redis', 'connect-redis'];
+/**
+ * A reference, not a product, run only when named (`--contenders=…,redis-floor`): the
+ * least any store over Redis can do per request, JSON and one `GET` and one `SET` on the
+ * same client, without a single rule. How far a contender is from it is what its rules cost.
+ */
+export const REDIS_FLOOR = 'redis-floor';
+/** Whether the contender `name` stores in Redis. */
+export const usesRedis = (name) => REDIS_CONTENDERS.includes(name) || name === REDIS_FLOOR;
 const LABELS = {
   sessionfs: 'sessionfs (node adapter, defaults)',
   'sessionfs+cache': "sessionfs, `cache: { mode: 'shared' }`",
@@ -35,6 +43,7 @@ const LABELS = {
   itrocks: '@itrocks/fastify-file-session-store 0.0.11',
   'sessionfs+redis': 'sessionfs + @sessionfs/adapter-redis',
   'connect-redis': 'connect-redis 9 (`redis` client)',
+  [REDIS_FLOOR]: 'floor: no rules, JSON over the same `redis` client (`GET`, `SET … PXAT`)',
 };
 // [route, contender, compared with, floor]: ratios of req/s within a round, median.
 const TARGETS = [
@@ -51,6 +60,10 @@ const INFO = [
   ['whoami', 'sessionfs+cache', 'memory'],
   ['counter', 'sessionfs', 'bare'],
   ['whoami', 'sessionfs', 'bare'],
+  ['counter', 'sessionfs+redis', REDIS_FLOOR],
+  ['whoami', 'sessionfs+redis', REDIS_FLOOR],
+  ['counter', 'connect-redis', REDIS_FLOOR],
+  ['whoami', 'connect-redis', REDIS_FLOOR],
 ];
 
 /** Every child process started and not yet exited, killed if this process goes. */
@@ -195,7 +208,7 @@ export async function httpLevel({
   const perRound = [];
   const load1 = [loadavg()[0]];
   try {
-    if (names.some((name) => REDIS_CONTENDERS.includes(name))) {
+    if (names.some(usesRedis)) {
       redis = await startRedis();
       log(`http level: redis-server ${redis.url}`);
     }
@@ -205,7 +218,7 @@ export async function httpLevel({
       for (const name of order) {
         const dir = join(root, 'http', `${name.replace(/\W/g, '-')}-${round}`);
         await mkdir(dir, { recursive: true });
-        const isRedis = REDIS_CONTENDERS.includes(name);
+        const isRedis = usesRedis(name);
         contenders.push({
           name,
           dir,
@@ -303,8 +316,8 @@ function report({ perRound, names, load, rounds, load1 }) {
   };
   const how = `req/s and p99: median of ${rounds} rounds of ${load.seconds} s per route and contender (after ${load.warmup} s of warm-up), ${load.connections} connections, ${fmt(load.pool)} pre-created session cookies; in each round every contender in a fresh server process, all up at once, the load alternating between them in ${load.slices} slices per route (A B, B A, …); errors, non-2xx and failed decodes summed over the rounds; sessions after the last round's run. 1-minute load average ${load1.map((v) => v.toFixed(2)).join(' at the start, ')} at the end (on 2 cores, anything above the benchmark's own ~2 means other work competed)._`;
   const sections = [];
-  const files = names.filter((name) => !REDIS_CONTENDERS.includes(name));
-  const redis = names.filter((name) => REDIS_CONTENDERS.includes(name));
+  const files = names.filter((name) => !usesRedis(name));
+  const redis = names.filter(usesRedis);
   const routes =
     '`GET /counter` changes the session on every request (`views++`); `GET /whoami` only reads it (returns the stored name). Fastify 5, @fastify/cookie, @fastify/session defaults (`rolling: true`, `saveUninitialized: true`), `cookie.maxAge` one day.';
   if (files.length) {

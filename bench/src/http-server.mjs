@@ -54,6 +54,28 @@ async function createStore() {
       store.close = () => client.quit();
       return store;
     }
+    case 'redis-floor': {
+      // The least a store over Redis does: no id check, no expiry check, no size bound, no
+      // typed errors; the expiry Redis enforces from `cookie.expires`, as connect-redis does.
+      const client = createClient({ url: redisUrl });
+      await client.connect();
+      const key = (id) => `${prefix}${id}`;
+      return {
+        get: (id, callback) =>
+          client
+            .sendCommand(['GET', key(id)])
+            .then((text) => callback(null, text === null ? null : JSON.parse(text)), callback),
+        set: (id, session, callback) => {
+          const expiresAt = new Date(session.cookie.expires).getTime();
+          client
+            .sendCommand(['SET', key(id), JSON.stringify(session), 'PXAT', String(expiresAt)])
+            .then(() => callback(null), callback);
+        },
+        destroy: (id, callback) =>
+          client.sendCommand(['DEL', key(id)]).then(() => callback(null), callback),
+        close: () => client.quit(),
+      };
+    }
     default: {
       // bare, session-file-store, itrocks: as the store level has them.
       const { contenders } = await import('./contenders.mjs');
@@ -140,7 +162,7 @@ async function check(store) {
     await fresh.close();
     // A record that does not decode is skipped by entries() (and set aside as corrupt.*).
     result.failed = corrupt + (result.stored - result.decoded) + Math.abs(length - result.decoded);
-  } else if (name === 'connect-redis') {
+  } else if (name === 'connect-redis' || name === 'redis-floor') {
     await withRedisKeys(async (client, keys) => {
       result.stored = keys.length;
       for (const key of keys) {
@@ -171,7 +193,7 @@ async function check(store) {
   return result;
 }
 
-if (redisUrl && name !== 'sessionfs+redis' && name !== 'connect-redis') {
+if (redisUrl && !['sessionfs+redis', 'connect-redis', 'redis-floor'].includes(name)) {
   throw new Error(`${name} does not use Redis`);
 }
 const store = counted(await createStore());
