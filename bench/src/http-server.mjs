@@ -13,6 +13,7 @@ import fastifyCookie from '@fastify/cookie';
 import fastifySession, { MemoryStore } from '@fastify/session';
 import { FileSessionStore } from '@sessionfs/fastify-session-file';
 import Fastify from 'fastify';
+import { REDIS_FLOOR, usesRedis } from './http-level.mjs';
 import { MAX_AGE, makeSession } from './sessions.mjs';
 
 const [name, dir, redisUrl, prefix] = process.argv.slice(2);
@@ -54,7 +55,7 @@ async function createStore() {
       store.close = () => client.quit();
       return store;
     }
-    case 'redis-floor': {
+    case REDIS_FLOOR: {
       // The least a store over Redis does: no id check, no expiry check, no size bound, no
       // typed errors; the expiry Redis enforces from `cookie.expires`, as connect-redis does.
       const client = createClient({ url: redisUrl });
@@ -162,7 +163,7 @@ async function check(store) {
     await fresh.close();
     // A record that does not decode is skipped by entries() (and set aside as corrupt.*).
     result.failed = corrupt + (result.stored - result.decoded) + Math.abs(length - result.decoded);
-  } else if (name === 'connect-redis' || name === 'redis-floor') {
+  } else if (name === 'connect-redis' || name === REDIS_FLOOR) {
     await withRedisKeys(async (client, keys) => {
       result.stored = keys.length;
       for (const key of keys) {
@@ -193,7 +194,7 @@ async function check(store) {
   return result;
 }
 
-if (redisUrl && !['sessionfs+redis', 'connect-redis', 'redis-floor'].includes(name)) {
+if (redisUrl && !usesRedis(name)) {
   throw new Error(`${name} does not use Redis`);
 }
 const store = counted(await createStore());
