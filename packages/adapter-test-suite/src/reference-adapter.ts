@@ -2,8 +2,10 @@ import {
   type AdapterStat,
   assertValidKey,
   assertValidPrefix,
+  type DeleteOptions,
   ErrorCodes,
   type FsAdapter,
+  type MoveOptions,
   type ReadOptions,
   SessionStoreError,
   type StoredValue,
@@ -85,9 +87,24 @@ export function createReferenceAdapter(options: ReferenceAdapterOptions = {}): F
       return { version: String(versions) };
     },
 
-    async delete(key: string) {
-      lookup(key);
+    // Conditions are checked and acted on in one synchronous step: nothing can land between.
+    async delete(key: string, deleteOptions: DeleteOptions = {}) {
+      const entry = lookup(key);
+      if (!entry) return false;
+      if (
+        deleteOptions.ifVersion !== undefined &&
+        String(entry.version) !== deleteOptions.ifVersion
+      ) {
+        return false;
+      }
+      if (
+        deleteOptions.ifExpiredAt !== undefined &&
+        !(entry.expiresAt !== undefined && entry.expiresAt <= deleteOptions.ifExpiredAt)
+      ) {
+        return false;
+      }
       entries.delete(key);
+      return true;
     },
 
     async *list(prefix: string) {
@@ -111,14 +128,25 @@ export function createReferenceAdapter(options: ReferenceAdapterOptions = {}): F
       if (options.ifVersion !== undefined && String(entry.version) !== options.ifVersion) {
         return false;
       }
+      // Never brings an expired value back.
+      if (
+        options.ifLiveAt !== undefined &&
+        entry.expiresAt !== undefined &&
+        entry.expiresAt <= options.ifLiveAt
+      ) {
+        return false;
+      }
       entry.expiresAt = expiresAt;
       return true;
     },
 
-    async move(from: string, to: string) {
+    async move(from: string, to: string, moveOptions: MoveOptions = {}) {
       const entry = lookup(from);
       lookup(to);
       if (!entry) return false;
+      if (moveOptions.ifVersion !== undefined && String(entry.version) !== moveOptions.ifVersion) {
+        return false;
+      }
       entries.delete(from);
       entries.set(to, entry);
       return true;

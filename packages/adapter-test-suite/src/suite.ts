@@ -1,12 +1,7 @@
-import {
-  ErrorCodes,
-  type FsAdapter,
-  hasErrorCode,
-  KEY_ALPHABET,
-  MAX_KEY_LENGTH,
-  type ReadOptions,
-} from '@sessionfs/core';
+import { ErrorCodes, type FsAdapter, KEY_ALPHABET, MAX_KEY_LENGTH } from '@sessionfs/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describeConditional } from './conditional.js';
+import { bytes, collect, expectCode, inspect, patterned, readData, sameBytes } from './support.js';
 
 /** Options of {@link runAdapterSuite}. */
 export interface AdapterSuiteOptions<A extends FsAdapter = FsAdapter> {
@@ -21,45 +16,6 @@ export interface AdapterSuiteOptions<A extends FsAdapter = FsAdapter> {
   manyKeys?: number;
   /** How long, at most, the race tests run each, in milliseconds. Default 3,000. */
   raceMs?: number;
-}
-
-const enc = new TextEncoder();
-const bytes = (text: string): Uint8Array => enc.encode(text);
-
-/** A value of `size` bytes in which every position depends on `seed`, so two never match. */
-function patterned(size: number, seed: number): Uint8Array {
-  const out = new Uint8Array(size);
-  for (let i = 0; i < size; i += 1) out[i] = (i * 31 + seed * 17 + (i >> 8)) & 0xff;
-  return out;
-}
-
-/** Whether two byte arrays hold the same bytes (cheaper than `toEqual` on megabytes). */
-function sameBytes(a: Uint8Array | null, b: Uint8Array): boolean {
-  return a !== null && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
-}
-
-/** The bytes stored under `key`, or null. */
-async function readData(
-  adapter: FsAdapter,
-  key: string,
-  options?: ReadOptions,
-): Promise<Uint8Array | null> {
-  return (await adapter.read(key, options))?.data ?? null;
-}
-
-async function collect(iterable: AsyncIterable<string>): Promise<string[]> {
-  const out: string[] = [];
-  for await (const key of iterable) out.push(key);
-  return out;
-}
-
-async function expectCode(promise: Promise<unknown>, code: string): Promise<void> {
-  const error = await promise.then(
-    () => undefined,
-    (reason: unknown) => reason,
-  );
-  expect(error, `expected a rejection with ${code}`).toBeDefined();
-  expect(hasErrorCode(error, code as (typeof ErrorCodes)[keyof typeof ErrorCodes])).toBe(true);
 }
 
 /**
@@ -153,11 +109,11 @@ export function runAdapterSuite<A extends FsAdapter>(
         expect(await collect(adapter.list(''))).toEqual([]);
       });
 
-      it('is idempotent', async () => {
-        await adapter.delete('never-written');
+      it('is idempotent, and resolves whether a value was there', async () => {
+        expect(await adapter.delete('never-written')).toBe(false);
         await adapter.write('k', bytes('v'));
-        await adapter.delete('k');
-        await adapter.delete('k');
+        expect(await adapter.delete('k')).toBe(true);
+        expect(await adapter.delete('k')).toBe(false);
         expect(await adapter.read('k')).toBeNull();
       });
 
@@ -350,34 +306,9 @@ export function runAdapterSuite<A extends FsAdapter>(
     describeStat(() => adapter, options);
     describeExpiry(() => adapter, options);
     describeMove(() => adapter, options);
+    describeConditional(() => adapter, options);
     describeClose(() => adapter, options);
   });
-}
-
-/** What an adapter supports, as the optional groups need to know it. */
-interface Support {
-  readonly storesExpiry: boolean;
-  readonly nativeExpiry: boolean;
-  readonly stat: boolean;
-  readonly move: boolean;
-  readonly close: boolean;
-}
-
-/**
- * Optional groups are decided by building one adapter up front: vitest collects tests
- * before any `beforeEach` runs, so the capabilities must be known then.
- */
-async function inspect<A extends FsAdapter>(options: AdapterSuiteOptions<A>): Promise<Support> {
-  const sample = await options.create();
-  const support = {
-    ...sample.capabilities,
-    stat: typeof sample.stat === 'function',
-    move: typeof sample.move === 'function',
-    close: typeof sample.close === 'function',
-  };
-  await sample.close?.();
-  await options.destroy?.(sample);
-  return support;
 }
 
 function describeStat<A extends FsAdapter>(get: () => A, options: AdapterSuiteOptions<A>): void {

@@ -13,8 +13,9 @@
  *
  * Errors: every method rejects (never throws synchronously) with a `SessionStoreError`
  * whose `code` names the failure kind (`ERR_IO`, `ERR_NO_SPACE`, `ERR_PERMISSION`,
- * `ERR_UNAVAILABLE`, `ERR_TOO_LARGE`, `ERR_CLOSED`, `ERR_INVALID_KEY`) and whose `cause`
- * is the backend's own error. A missing key is never an error.
+ * `ERR_UNAVAILABLE`, `ERR_TOO_LARGE`, `ERR_CLOSED`, `ERR_INVALID_KEY`, `ERR_BUSY`,
+ * `ERR_FOREIGN_ENTRY`) and whose `cause` is the backend's own error. A missing key is
+ * never an error.
  *
  * `@sessionfs/adapter-test-suite` checks every guarantee below; run it against any
  * new adapter.
@@ -39,6 +40,9 @@ export interface FsAdapter {
    *   has passed. Without it, expired values may still be returned: the store checks.
    * - With `options.maxBytes`, rejects with `ERR_TOO_LARGE` instead of reading a value
    *   larger than that, so a huge or hostile file cannot exhaust memory.
+   * - Rejects with `ERR_FOREIGN_ENTRY` when what sits under `key` is not a value the
+   *   adapter wrote (a file adapter finds a link, a FIFO, a device or a directory there):
+   *   it is never followed, opened in a blocking way, or read.
    */
   read(key: string, options?: ReadOptions): Promise<StoredValue | null>;
 
@@ -66,8 +70,20 @@ export interface FsAdapter {
   // biome-ignore lint/suspicious/noConfusingVoidType: adapters written before WriteResult resolve void, and stay valid.
   write(key: string, data: Uint8Array, options?: WriteOptions): Promise<WriteResult | void>;
 
-  /** Removes `key`. Idempotent: deleting a missing key resolves normally. */
-  delete(key: string): Promise<void>;
+  /**
+   * Removes `key`, and resolves whether a value was there. Idempotent: deleting a
+   * missing key resolves `false`.
+   *
+   * With a condition (`options.ifVersion`, `options.ifExpiredAt`), removes the value only
+   * if it holds at the moment of removal, as one step: a `write` or `touch` of the key
+   * that lands while the check runs is never removed or undone, also when it comes from
+   * another process. The store's reaper removes expired values this way; a check followed
+   * by a plain `delete` would delete whatever was written in between. An adapter that
+   * cannot do this for a condition rejects with `ERR_INVALID_OPTION` rather than delete
+   * unconditionally. It may reject with `ERR_BUSY` while another process does the same
+   * kind of work on the same storage (the reaper then ends its round early).
+   */
+  delete(key: string, options?: DeleteOptions): Promise<boolean>;
 
   /**
    * Lists the keys that start with `prefix` (`''` lists every key), in no particular
@@ -101,6 +117,11 @@ export interface FsAdapter {
    * moves the expiry only while the value is still that version, and otherwise resolves
    * `false` and moves nothing: the store's "unchanged, so only the expiry moves" in one
    * call, without a `stat` first. Adapters that report no versions are never given one.
+   *
+   * With `options.ifLiveAt` (epoch ms), moves the expiry only while the stored expiry is
+   * after that time, and otherwise resolves `false`: an expired value is never brought
+   * back, whatever the caller remembers of it. An adapter with `nativeExpiry` gets this
+   * for free (the value is gone).
    */
   touch?(key: string, expiresAt: number, options?: TouchOptions): Promise<boolean>;
 
@@ -108,8 +129,13 @@ export interface FsAdapter {
    * Moves the value (and its expiry) from `from` to `to`, replacing any value at `to`,
    * without the store having to read it: used to set corrupt or oversized records aside
    * for inspection. Resolves `false` when `from` did not exist.
+   *
+   * With `options.ifVersion`, moves the value only while it is still that version, as one
+   * step (as a conditional `delete` does), and otherwise resolves `false`: a record
+   * rewritten since the store found it corrupt stays where it is. It may reject with
+   * `ERR_BUSY`, as a conditional `delete` may.
    */
-  move?(from: string, to: string): Promise<boolean>;
+  move?(from: string, to: string, options?: MoveOptions): Promise<boolean>;
 
   /**
    * Removes what interrupted writes left behind (a file adapter's temp files, when the
@@ -175,6 +201,25 @@ export interface WriteOptions {
 /** Options of {@link FsAdapter.touch}. */
 export interface TouchOptions {
   /** Move the expiry only if the stored value is still this version. */
+  ifVersion?: string;
+  /** Move the expiry only if the stored expiry is after this time (epoch ms). */
+  ifLiveAt?: number;
+}
+
+/** Conditions of {@link FsAdapter.delete}; all that are given must hold. */
+export interface DeleteOptions {
+  /** Remove the value only if it is still this version. */
+  ifVersion?: string;
+  /**
+   * Remove the value only if its stored expiry is at or before this time (epoch ms); a
+   * value stored without expiry is kept. Only for adapters with `storesExpiry`.
+   */
+  ifExpiredAt?: number;
+}
+
+/** Conditions of {@link FsAdapter.move}. */
+export interface MoveOptions {
+  /** Move the value only if it is still this version. */
   ifVersion?: string;
 }
 

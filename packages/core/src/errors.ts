@@ -25,6 +25,24 @@ export const ErrorCodes = {
   PERMISSION: 'ERR_PERMISSION',
   /** The backend is unreachable or did not answer in time. */
   UNAVAILABLE: 'ERR_UNAVAILABLE',
+  /**
+   * Something the store did not write sits under a session's key (a symbolic link, a
+   * FIFO, a device, a directory). It is never followed or opened in a blocking way; the
+   * session reads as missing.
+   */
+  FOREIGN_ENTRY: 'ERR_FOREIGN_ENTRY',
+  /**
+   * The session directory is not safe to use: other users can write it, or another user
+   * owns it. The message names the directory, its mode and owner, and the command to run.
+   */
+  UNSAFE_DIRECTORY: 'ERR_UNSAFE_DIRECTORY',
+  /** A new session was refused: the store holds `maxSessions` sessions already. */
+  QUOTA_EXCEEDED: 'ERR_QUOTA_EXCEEDED',
+  /**
+   * Another process is doing the same kind of work on the storage (reaping, setting a
+   * record aside); the store tries again later.
+   */
+  BUSY: 'ERR_BUSY',
   /** Any other failure of the underlying medium; the original error is the `cause`. */
   IO: 'ERR_IO',
 } as const;

@@ -1,7 +1,9 @@
 export type {
   AdapterCapabilities,
   AdapterStat,
+  DeleteOptions,
   FsAdapter,
+  MoveOptions,
   ReadOptions,
   StoredValue,
   TouchOptions,
@@ -25,8 +27,16 @@ export {
   MAX_KEY_LENGTH,
 } from './keys.js';
 export type { LogFn, StoreLogger } from './logger.js';
+export type { QuarantineOptions } from './quarantine.js';
 export { redactError, redactKey } from './redaction.js';
-export { MAX_ID_BYTES, SESSION_PREFIX, sessionIdOf, sessionKey } from './session-id.js';
+export {
+  isSessionKey,
+  MAX_ID_BYTES,
+  MAX_SPELLED_ID_BYTES,
+  SESSION_PREFIX,
+  sessionIdOf,
+  sessionKey,
+} from './session-id.js';
 export {
   type CacheOptions,
   createSessionStore,

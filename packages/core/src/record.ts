@@ -1,9 +1,10 @@
 import { hash } from 'node:crypto';
+import { MAX_ID_BYTES } from './session-id.js';
 
 /**
  * A stored session is a one-line ASCII header followed by the codec's payload:
  *
- *     sfs1 <expiresAt> <e|-> <payload bytes> <sha1 of payload, base64url | ->\n<payload>
+ *     sfs1 <expiresAt> <e|-> <payload bytes> <sha1 of payload, base64url | -> [<id>]\n<payload>
  *
  * The length and digest make an empty, truncated or garbage record detectable before
  * the codec sees it; the digest also tells an unchanged session from a changed one
@@ -14,6 +15,9 @@ import { hash } from 'node:crypto';
  * save (`cheapWrites`), no save is skipped as unchanged, and such an adapter's values
  * cannot tear (a Redis `SET`). Hashing every save cost about a fifth of the store's own
  * CPU per request there, in a one-off trial. The length is checked all the same.
+ *
+ * `<id>` (base64url of the id's UTF-8) is there only in the record of a long id, whose key
+ * is a digest of it: listings learn the id from it, and a read checks it.
  */
 export interface RecordHeader {
   /** Expiry written with the record (the adapter's own expiry wins when it keeps one). */
@@ -22,6 +26,8 @@ export interface RecordHeader {
   readonly cookieExpires: boolean;
   /** base64url SHA-1 of the payload; `undefined` for a record written without one. */
   readonly digest: string | undefined;
+  /** The session id, in the record of a long id only. */
+  readonly id?: string | undefined;
 }
 
 export interface ParsedRecord extends RecordHeader {
@@ -31,8 +37,10 @@ export interface ParsedRecord extends RecordHeader {
 const MAGIC = 'sfs1 ';
 const NEWLINE = 0x0a;
 const SPACE = 0x20;
+/** Longer than any header the store writes without an id. */
+const BASE_HEADER_BYTES = 96;
 /** Longer than any header the store writes: past it, a record is garbage. */
-const MAX_HEADER_BYTES = 96;
+const MAX_HEADER_BYTES = BASE_HEADER_BYTES + Math.ceil((MAX_ID_BYTES * 4) / 3) + 1;
 const DIGEST_CHARS = 27;
 /** The digest field of a record written without one. */
 const NO_DIGEST = '-';
@@ -42,6 +50,7 @@ for (const symbol of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012345
   BASE64URL[symbol.charCodeAt(0)] = 1;
 }
 const latin1 = new TextDecoder('latin1');
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * base64url SHA-1 of `payload` (of its UTF-8 bytes, for a well-formed string): a content
@@ -69,7 +78,9 @@ export function encodeRecord(
   payload: Uint8Array | string,
   length = payloadLength(payload),
 ): Uint8Array {
-  const line = `${MAGIC}${Math.round(header.expiresAt)} ${header.cookieExpires ? 'e' : '-'} ${length} ${header.digest ?? NO_DIGEST}\n`;
+  const id =
+    header.id === undefined ? '' : ` ${Buffer.from(header.id, 'utf8').toString('base64url')}`;
+  const line = `${MAGIC}${Math.round(header.expiresAt)} ${header.cookieExpires ? 'e' : '-'} ${length} ${header.digest ?? NO_DIGEST}${id}\n`;
   // The adapter keeps no reference past its write (FsAdapter.write), so the record may come
   // from Node's shared buffer pool.
   const record = Buffer.allocUnsafe(line.length + length);
@@ -139,25 +150,51 @@ export function parseRecord(
   const digestStart = numberEnd + 1;
   if (length < 0) return MALFORMED;
   const payload = data.subarray(end + 1);
-  const hashed = end - digestStart !== 1 || data[digestStart] !== NO_DIGEST.charCodeAt(0);
+  // The digest field ends at the id field's space, or at the newline.
+  let digestEnd = digestStart;
+  while (digestEnd < end && data[digestEnd] !== SPACE) digestEnd += 1;
+  const id = digestEnd < end ? idIn(data, digestEnd + 1, end) : undefined;
+  if (id === null) return MALFORMED;
+  const hashed = digestEnd - digestStart !== 1 || data[digestStart] !== NO_DIGEST.charCodeAt(0);
   if (hashed) {
-    if (end - digestStart !== DIGEST_CHARS) return MALFORMED;
-    for (let index = digestStart; index < end; index += 1) {
+    if (digestEnd - digestStart !== DIGEST_CHARS) return MALFORMED;
+    for (let index = digestStart; index < digestEnd; index += 1) {
       if (BASE64URL[data[index] as number] !== 1) return MALFORMED;
     }
   }
   if (payload.byteLength !== length) {
     return { corrupt: `truncated record: ${payload.byteLength} of ${length} payload bytes` };
   }
-  if (!hashed) return { expiresAt, cookieExpires: flag === 0x65, digest: undefined, payload };
+  const cookieExpires = flag === 0x65;
+  if (!hashed) return { expiresAt, cookieExpires, digest: undefined, id, payload };
   const digest = carries(data, digestStart, verifiedDigest)
     ? (verifiedDigest as string)
-    : latin1.decode(data.subarray(digestStart, end));
+    : latin1.decode(data.subarray(digestStart, digestEnd));
   if (digest !== verifiedDigest && digestOf(payload) !== digest) {
     return { corrupt: 'record digest mismatch' };
   }
-  return { expiresAt, cookieExpires: flag === 0x65, digest, payload };
+  return { expiresAt, cookieExpires, digest, id, payload };
 }
 
-/** The header room a record needs besides its payload. */
-export const RECORD_OVERHEAD_BYTES = MAX_HEADER_BYTES;
+/**
+ * The id held in `data[start, end)` (base64url of UTF-8), or `null` when that is not one.
+ */
+function idIn(data: Uint8Array, start: number, end: number): string | null {
+  for (let index = start; index < end; index += 1) {
+    if (BASE64URL[data[index] as number] !== 1) return null;
+  }
+  const bytes = Buffer.from(latin1.decode(data.subarray(start, end)), 'base64url');
+  if (bytes.byteLength === 0) return null;
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    return null;
+  }
+}
+
+/** The header room a record needs besides its payload (more when it holds a long id). */
+export function headerRoom(id?: string): number {
+  return id === undefined
+    ? BASE_HEADER_BYTES
+    : BASE_HEADER_BYTES + Math.ceil((Buffer.byteLength(id) * 4) / 3) + 1;
+}

@@ -1,13 +1,30 @@
+import { hash } from 'node:crypto';
 import { ErrorCodes, SessionStoreError } from './errors.js';
+import { MAX_KEY_LENGTH } from './keys.js';
 
 /**
- * The longest session id, in UTF-8 bytes. Encoded, it still leaves room in a key for the
- * prefixes the store uses and for an adapter's temp suffix under 255-byte file names.
+ * The longest session id, in UTF-8 bytes: as long as a whole cookie may be, so that no id
+ * a framework can send is refused.
  */
-export const MAX_ID_BYTES = 120;
+export const MAX_ID_BYTES = 4096;
+
+/**
+ * The longest id whose key spells it out (in base32). Encoded, it still leaves room in a
+ * key for the prefixes the store uses and for an adapter's temp suffix under 255-byte file
+ * names. A longer id's key is a digest of it instead, and its record keeps the id.
+ */
+export const MAX_SPELLED_ID_BYTES = 120;
 
 /** Prefix of every session key: `clear()` and listings only ever touch these. */
 export const SESSION_PREFIX = 's.';
+
+/**
+ * Prefix of the key of a long id: `s.0` then the base32 of the SHA-256 of the id. `0` is
+ * not a base32 symbol, so such a key is never the spelled-out key of another id.
+ */
+const DIGEST_KEY_PREFIX = 's.0';
+/** base32 of a 32-byte digest: 52 symbols. */
+const DIGEST_KEY_LENGTH = DIGEST_KEY_PREFIX.length + 52;
 
 /** Prefix of records set aside because they could not be read back. */
 export const CORRUPT_PREFIX = 'corrupt.';
@@ -66,10 +83,11 @@ function unbase32(text: string): Uint8Array | null {
 }
 
 /**
- * The adapter key of a session id: `s.` and the base32 of the id's UTF-8 bytes.
+ * The adapter key of a session id: `s.` and the base32 of the id's UTF-8 bytes, or, for an
+ * id longer than {@link MAX_SPELLED_ID_BYTES}, `s.0` and the base32 of its SHA-256.
  *
  * Any well-formed string of 1 to {@link MAX_ID_BYTES} UTF-8 bytes is accepted, whatever
- * it holds (`..`, `/`, `\`, NUL, unicode, `CON`): the key only ever contains `[a-z2-7.]`,
+ * it holds (`..`, `/`, `\`, NUL, unicode, `CON`): the key only ever contains `[a-z0-7.]`,
  * so no id can name a path, a hidden file or a reserved device name. The encoding is
  * one-to-one and lowercase, so two different ids never share a key, also on
  * case-insensitive filesystems. Anything else is rejected with `ERR_INVALID_ID`.
@@ -85,15 +103,39 @@ export function sessionKey(id: unknown): string {
     throw new SessionStoreError(ErrorCodes.INVALID_ID, 'session id is not well-formed UTF-16');
   }
   const bytes = Buffer.from(id, 'utf8');
+  if (bytes.byteLength <= MAX_SPELLED_ID_BYTES) return base32(SESSION_PREFIX, bytes);
   if (bytes.byteLength > MAX_ID_BYTES) throw tooLong(id);
-  return base32(SESSION_PREFIX, bytes);
+  return base32(DIGEST_KEY_PREFIX, hash('sha256', bytes, 'buffer'));
 }
 
-/** The session id stored under `key`, or `null` when `key` is not a session key. */
+/** Whether `key` is the key of a long id, whose record holds the id itself. */
+export function isDigestKey(key: string): boolean {
+  return (
+    key.length === DIGEST_KEY_LENGTH &&
+    key.startsWith(DIGEST_KEY_PREFIX) &&
+    unbase32(key.slice(DIGEST_KEY_PREFIX.length))?.byteLength === 32
+  );
+}
+
+/**
+ * Whether `key` is the key of some session id: the key of a short id that decodes, or
+ * the key of a long one. Nothing else under the session prefix (a file another program
+ * left there) is ever listed, counted, reaped or cleared as a session.
+ */
+export function isSessionKey(key: string): boolean {
+  return sessionIdOf(key) !== null || isDigestKey(key);
+}
+
+/**
+ * The session id stored under `key`, or `null` when `key` is not the key of a short id
+ * (for the key of a long id, the record holds the id).
+ */
 export function sessionIdOf(key: string): string | null {
   if (!key.startsWith(SESSION_PREFIX)) return null;
   const bytes = unbase32(key.slice(SESSION_PREFIX.length));
-  if (bytes === null || bytes.byteLength === 0) return null;
+  if (bytes === null || bytes.byteLength === 0 || bytes.byteLength > MAX_SPELLED_ID_BYTES) {
+    return null;
+  }
   try {
     return strictUtf8.decode(bytes);
   } catch {
@@ -101,9 +143,29 @@ export function sessionIdOf(key: string): string | null {
   }
 }
 
-/** The key a corrupt record under `key` is moved to: unique, and never a session key. */
+/** Four base36 symbols of this process, so that two processes' aside keys differ. */
+const ASIDE_TOKEN = Math.floor(Math.random() * 36 ** 4)
+  .toString(36)
+  .padStart(4, '0');
+let asideCounter = 0;
+
+/**
+ * The key a corrupt record under `key` is moved to: never a session key, and unique (the
+ * time, then this process's token and a counter), so that two records set aside in the
+ * same millisecond never replace each other. The session key follows, cut to fit.
+ */
 export function corruptKey(key: string, now: number): string {
-  return `${CORRUPT_PREFIX}${key.slice(SESSION_PREFIX.length)}.${now.toString(36)}`;
+  asideCounter = (asideCounter + 1) % 36 ** 4;
+  const head = `${CORRUPT_PREFIX}${Math.max(0, Math.round(now)).toString(36)}.${ASIDE_TOKEN}${asideCounter.toString(36).padStart(4, '0')}.`;
+  return (
+    head + key.slice(SESSION_PREFIX.length, SESSION_PREFIX.length + MAX_KEY_LENGTH - head.length)
+  );
+}
+
+/** When the record under the aside key `key` was set aside (epoch ms), or `null`. */
+export function setAsideAt(key: string): number | null {
+  const match = /^corrupt\.([0-9a-z]{1,11})\.[0-9a-z]{8}\./.exec(key);
+  return match === null ? null : Number.parseInt(match[1] as string, 36);
 }
 
 function tooLong(id: string): SessionStoreError {

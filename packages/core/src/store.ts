@@ -1,18 +1,26 @@
-import type { AdapterStat, FsAdapter, StoredValue } from './adapter.js';
+import type { AdapterStat, DeleteOptions, FsAdapter, StoredValue } from './adapter.js';
 import { BoundedLru } from './bounded-lru.js';
 import { jsonCodec, type SessionCodec } from './codec.js';
 import { type ErrorCode, ErrorCodes, hasErrorCode, SessionStoreError } from './errors.js';
 import { type StoreLogger, stderrLogger } from './logger.js';
 import { mapConcurrently } from './map-concurrently.js';
 import {
-  digestOf,
-  encodeRecord,
-  parseRecord,
-  payloadLength,
-  RECORD_OVERHEAD_BYTES,
-} from './record.js';
+  pruneQuarantine,
+  QUARANTINE_MAX_AGE_MS,
+  QUARANTINE_MAX_RECORDS,
+  type QuarantineOptions,
+} from './quarantine.js';
+import { SessionQuota } from './quota.js';
+import { digestOf, encodeRecord, headerRoom, parseRecord, payloadLength } from './record.js';
 import { redactKey } from './redaction.js';
-import { corruptKey, SESSION_PREFIX, sessionIdOf, sessionKey } from './session-id.js';
+import {
+  corruptKey,
+  isDigestKey,
+  isSessionKey,
+  SESSION_PREFIX,
+  sessionIdOf,
+  sessionKey,
+} from './session-id.js';
 import { DAY_MS, prepareSession, restoreSession } from './session-shape.js';
 
 /** The data of a session as the store sees it: any value the codec can encode. */
@@ -66,7 +74,23 @@ export interface SessionStoreOptions {
    * set aside unread, and a larger session is refused by `set`. Default 1 MiB.
    */
   maxRecordBytes?: number;
-  /** Where to report corrupt records, reaper runs and background errors. Default stderr. */
+  /**
+   * Most sessions stored: a new session beyond it is refused with `ERR_QUOTA_EXCEEDED`
+   * (a session already stored is always saved again). Bounds the space a flood of logins
+   * can take, at most `maxSessions` × `maxRecordBytes`. The count comes from listing the
+   * store, taken at most once a minute (and by each reaper run); see the README for how
+   * several processes share it. Default: no bound.
+   */
+  maxSessions?: number;
+  /**
+   * How long, and how many, records set aside as unreadable are kept for inspection
+   * before the reaper removes them. Default `{ maxAge: 3 days, maxRecords: 1,000 }`.
+   */
+  quarantine?: QuarantineOptions;
+  /**
+   * Where to report corrupt records, reaper runs and background errors. Default stderr.
+   * Session ids and session data never reach it: keys are shortened (`redactKey`).
+   */
   logger?: StoreLogger;
   /** The clock, in epoch ms. Default `Date.now`; tests pass a virtual one. */
   now?: () => number;
@@ -80,6 +104,8 @@ export interface ReapResult {
   readonly removed: number;
   /** Leftovers of interrupted writes removed (temp files of a process that died mid-write). */
   readonly leftovers: number;
+  /** Records set aside long enough ago (or beyond the count kept) that were removed. */
+  readonly setAsideRemoved: number;
 }
 
 /**
@@ -198,6 +224,9 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
    * garbage for the collector to copy and promote.
    */
   private readonly keepsVersions: boolean;
+  private readonly quota: SessionQuota | undefined;
+  private readonly quarantineMaxAge: number;
+  private readonly quarantineMaxRecords: number;
   private readonly reaper: NodeJS.Timeout | undefined;
   private readonly firstReap: NodeJS.Timeout | undefined;
   private reaping: Promise<ReapResult> | undefined;
@@ -239,17 +268,27 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
       Math.floor(positive('cache.maxEntries', cache?.maxEntries, 10_000)),
       positive('cache.maxBytes', cache?.maxBytes, 16 * 1024 * 1024),
     );
+    this.quarantineMaxAge = positive(
+      'quarantine.maxAge',
+      options.quarantine?.maxAge,
+      QUARANTINE_MAX_AGE_MS,
+    );
+    this.quarantineMaxRecords = Math.floor(
+      positive('quarantine.maxRecords', options.quarantine?.maxRecords, QUARANTINE_MAX_RECORDS),
+    );
+    if (options.maxSessions !== undefined) {
+      this.quota = new SessionQuota(
+        Math.floor(positive('maxSessions', options.maxSessions, 0)),
+        () => this.countSessions(),
+        this.now,
+        () => this.reapInBackground(),
+      );
+    }
 
     const interval = options.reapInterval ?? 10 * 60 * 1000;
     if (interval !== false) {
       positive('reapInterval', interval, 0);
-      const reapInBackground = () => {
-        this.reap().catch((error: unknown) => {
-          if (!hasErrorCode(error, ErrorCodes.CLOSED)) {
-            this.logger.error({ err: error }, '@sessionfs/core: background reap failed');
-          }
-        });
-      };
+      const reapInBackground = () => this.reapInBackground();
       // Timers overflow past 2^31 - 1 ms (and would then fire at once): cap the period.
       this.reaper = setInterval(reapInBackground, Math.min(interval, 2 ** 31 - 1));
       // A first pass soon after start clears what a crashed predecessor left behind.
@@ -271,7 +310,7 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
       if (expiresAt === null) {
         this.known.delete(id);
       } else if (expiresAt !== undefined) {
-        if (expiresAt <= now) return this.dropExpired(id, key, known.version);
+        if (expiresAt <= now) return this.dropExpired(id, key, now, known.version);
         return this.decode(known.payload, expiresAt, known.cookieExpires) as S;
       }
     }
@@ -282,6 +321,14 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
     } catch (error) {
       if (hasErrorCode(error, ErrorCodes.TOO_LARGE)) {
         await this.setAside(key, id, `record larger than ${this.maxRecordBytes} bytes`);
+        return null;
+      }
+      if (hasErrorCode(error, ErrorCodes.FOREIGN_ENTRY)) {
+        this.known.delete(id);
+        this.logger.warn(
+          { key: redactKey(key), reason: error.message },
+          '@sessionfs/core: something other than a session record sits under a session key; it is left alone and the session reads as missing',
+        );
         return null;
       }
       throw this.failure(error, 'read');
@@ -299,15 +346,23 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
       await this.setAside(key, id, record.corrupt, value);
       return null;
     }
+    if (record.id !== undefined || isDigestKey(key)) {
+      // The key of a long id is a digest of it: the record must name this very id.
+      if (record.id !== id) {
+        await this.setAside(key, id, 'record holds another session id', value);
+        return null;
+      }
+    }
     // An adapter that keeps expiry holds the latest one: `touch` moves only that.
     const expiresAt = this.storesExpiry ? (value.expiresAt ?? record.expiresAt) : record.expiresAt;
-    if (expiresAt <= now) return this.dropExpired(id, key, value.version);
+    if (expiresAt <= now) return this.dropExpired(id, key, now, value.version);
 
     let session: unknown;
     try {
       session = this.decode(record.payload, expiresAt, record.cookieExpires);
     } catch (error) {
-      await this.setAside(key, id, `codec cannot decode the record: ${String(error)}`, value);
+      // The codec's message may quote the record (JSON.parse does): only its name is logged.
+      await this.setAside(key, id, `codec cannot decode the record (${errorName(error)})`, value);
       return null;
     }
     // Read back as the store last knew it (its own write, typically): nothing to note.
@@ -337,7 +392,9 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
     const prepared = this.prepare(session);
     const payload = this.encode(prepared.body);
     const length = payloadLength(payload);
-    if (length + RECORD_OVERHEAD_BYTES > this.maxRecordBytes) {
+    // The record of a long id holds the id: its key is a digest.
+    const recordId = isDigestKey(key) ? id : undefined;
+    if (length + headerRoom(recordId) > this.maxRecordBytes) {
       throw new SessionStoreError(
         ErrorCodes.TOO_LARGE,
         `@sessionfs/core: session encodes to ${length} bytes, over maxRecordBytes (${this.maxRecordBytes})`,
@@ -363,8 +420,16 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
       }
     }
 
+    const isNew = this.quota !== undefined && known === undefined && !(await this.isStored(key));
+    if (isNew) await this.quota?.admit();
+
     const record = encodeRecord(
-      { expiresAt: prepared.expiresAt, cookieExpires: prepared.cookieExpires, digest },
+      {
+        expiresAt: prepared.expiresAt,
+        cookieExpires: prepared.cookieExpires,
+        digest,
+        id: recordId,
+      },
       payload,
       length,
     );
@@ -375,6 +440,7 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
       this.known.delete(id);
       throw this.failure(error, 'write');
     }
+    if (isNew) this.quota?.added();
     this.remember(id, known, {
       key,
       digest,
@@ -395,16 +461,16 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
     const { expiresAt } = this.prepare(session);
     if (!this.keepsExpiry(expiresAt)) return this.rewriteExpiry(id, key, expiresAt);
     const now = this.now();
-    if (known && known.expiresAt > now) {
+    // Expired when last seen here: it is gone, and moving its expiry would bring it back.
+    if (known && known.expiresAt <= now) return;
+    // Whatever this store remembers, the adapter moves the expiry only of a record that is
+    // live in the medium: another process may have shortened it meanwhile.
+    if (known) {
       await this.moveExpiry(id, key, expiresAt, known);
       return;
     }
-    // Not read here, or expired when last seen: an expired session is gone, and moving
-    // its expiry would bring it back. Only a live one is moved.
     try {
-      const stat = (await this.adapter.stat?.(key)) ?? null;
-      if (stat === null || (stat.expiresAt ?? Number.POSITIVE_INFINITY) <= now) return;
-      await this.adapter.touch?.(key, expiresAt);
+      await this.adapter.touch?.(key, expiresAt, { ifLiveAt: now });
     } catch (error) {
       throw this.failure(error, 'touch');
     }
@@ -414,11 +480,13 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
     this.assertOpen();
     const key = this.known.get(id)?.key ?? sessionKey(id);
     this.known.delete(id);
+    let removed: boolean;
     try {
-      await this.adapter.delete(key);
+      removed = await this.adapter.delete(key);
     } catch (error) {
       throw this.failure(error, 'delete');
     }
+    if (removed) this.quota?.removed();
   }
 
   async length(): Promise<number> {
@@ -430,16 +498,17 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
   async *ids(): AsyncIterable<string> {
     this.assertOpen();
     const now = this.now();
-    const live = mapConcurrently(this.listSessionKeys(), this.concurrency, async (key) =>
-      (await this.expiryOf(key)) > now ? sessionIdOf(key) : null,
-    );
+    const live = mapConcurrently(this.listSessionKeys(), this.concurrency, async (key) => {
+      const id = await this.idOf(key);
+      return id !== null && (await this.expiryOf(key)) > now ? id : null;
+    });
     for await (const id of live) if (id !== null) yield id;
   }
 
   async *entries(): AsyncIterable<[string, S]> {
     this.assertOpen();
     const sessions = mapConcurrently(this.listSessionKeys(), this.concurrency, async (key) => {
-      const id = sessionIdOf(key);
+      const id = await this.idOf(key);
       if (id === null) return null;
       const session = await this.get(id);
       return session === null ? null : ([id, session] as [string, S]);
@@ -454,11 +523,12 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
       this.adapter.delete(key),
     );
     try {
-      for await (const _ of deletions) removed += 1;
+      for await (const wasRemoved of deletions) if (wasRemoved) removed += 1;
     } catch (error) {
       throw this.failure(error, 'clear');
     } finally {
       this.known.clear();
+      this.quota?.counted(0);
     }
     return removed;
   }
@@ -487,12 +557,23 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
     return this.closing;
   }
 
+  private reapInBackground(): void {
+    if (this.closing) return;
+    this.reap().catch((error: unknown) => {
+      if (!hasErrorCode(error, ErrorCodes.CLOSED)) {
+        this.logger.error({ err: error }, '@sessionfs/core: background reap failed');
+      }
+    });
+  }
+
   private async reapExpired(): Promise<ReapResult> {
     const started = this.now();
     let scanned = 0;
     let removed = 0;
     let failures = 0;
     let leftovers = 0;
+    let setAsideRemoved = 0;
+    let busy = false;
     try {
       leftovers = (await this.adapter.cleanup?.(LEFTOVER_AGE_MS)) ?? 0;
     } catch (error) {
@@ -502,40 +583,85 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
         '@sessionfs/core: could not clean up after interrupted writes',
       );
     }
-    // A backend with native expiry frees space itself.
-    if (!this.adapter.capabilities.nativeExpiry) {
-      const outcomes = mapConcurrently(this.listSessionKeys(), this.concurrency, async (key) => {
-        try {
-          if ((await this.expiryOf(key)) > started) return false;
-          await this.adapter.delete(key);
-          this.forget(key);
-          return true;
-        } catch (error) {
-          if (failures++ === 0) {
-            this.logger.warn(
-              { err: error, key: redactKey(key) },
-              '@sessionfs/core: reaper could not check a session',
-            );
-          }
-          return false;
-        }
-      });
+    // A backend with native expiry frees space itself: it is listed only to count sessions.
+    const nativeExpiry = this.adapter.capabilities.nativeExpiry;
+    const keys = nativeExpiry && !this.quota ? noKeys() : this.listSessionKeys();
+    const outcomes = mapConcurrently(keys, this.concurrency, async (key) => {
+      if (nativeExpiry) return 'kept';
       try {
-        for await (const wasRemoved of outcomes) {
-          scanned += 1;
-          if (wasRemoved) removed += 1;
-          // Stop early on close rather than keep the adapter busy.
-          if (this.closing) break;
-        }
+        if (!(await this.removeIfExpired(key, started))) return 'kept';
+        this.forget(key);
+        return 'removed';
       } catch (error) {
-        throw this.failure(error, 'list');
+        if (hasErrorCode(error, ErrorCodes.BUSY)) return 'busy';
+        if (failures++ === 0) {
+          this.logger.warn(
+            { err: error, key: redactKey(key) },
+            '@sessionfs/core: reaper could not check a session',
+          );
+        }
+        return 'kept';
+      }
+    });
+    try {
+      for await (const outcome of outcomes) {
+        if (outcome === 'busy') {
+          // Another process is reaping this storage right now: it does the work.
+          busy = true;
+          break;
+        }
+        scanned += 1;
+        if (outcome === 'removed') removed += 1;
+        // Stop early on close rather than keep the adapter busy.
+        if (this.closing) break;
+      }
+    } catch (error) {
+      throw this.failure(error, 'list');
+    }
+    if (!busy && !this.closing) {
+      this.quota?.counted(scanned - removed);
+      try {
+        setAsideRemoved = await pruneQuarantine(
+          this.adapter,
+          started,
+          this.quarantineMaxAge,
+          this.quarantineMaxRecords,
+          this.concurrency,
+        );
+      } catch (error) {
+        failures += 1;
+        this.logger.warn({ err: error }, '@sessionfs/core: could not remove old records set aside');
       }
     }
     this.logger.info?.(
-      { scanned, removed, leftovers, failures, ms: this.now() - started },
+      { scanned, removed, leftovers, setAsideRemoved, failures, busy, ms: this.now() - started },
       '@sessionfs/core: reaped expired sessions',
     );
-    return { scanned, removed, leftovers };
+    return { scanned, removed, leftovers, setAsideRemoved };
+  }
+
+  /**
+   * Removes the record under `key` if it expired by `cutoff`, in one adapter call that
+   * checks and removes together: a record written or touched meanwhile, here or by
+   * another process, is never removed.
+   */
+  private async removeIfExpired(key: string, cutoff: number): Promise<boolean> {
+    if (this.storesExpiry) return this.adapter.delete(key, { ifExpiredAt: cutoff });
+    // The expiry is in the record: read it, and remove that very version.
+    const value = await this.adapter.read(key, { maxBytes: this.maxRecordBytes }).catch((error) => {
+      if (
+        hasErrorCode(error, ErrorCodes.TOO_LARGE) ||
+        hasErrorCode(error, ErrorCodes.FOREIGN_ENTRY)
+      ) {
+        return null;
+      }
+      throw error;
+    });
+    if (value === null) return false;
+    const record = parseRecord(value.data);
+    // Corrupt records are for `get` to set aside, not for the reaper to delete.
+    if ('corrupt' in record || record.expiresAt > cutoff) return false;
+    return this.adapter.delete(key, unlessRewritten(value));
   }
 
   /** The expiry of the record under `key`; 0 when gone, so callers treat it as expired. */
@@ -547,7 +673,12 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
       return stat.expiresAt ?? Number.POSITIVE_INFINITY;
     }
     const value = await this.adapter.read(key, { maxBytes: this.maxRecordBytes }).catch((error) => {
-      if (hasErrorCode(error, ErrorCodes.TOO_LARGE)) return null;
+      if (
+        hasErrorCode(error, ErrorCodes.TOO_LARGE) ||
+        hasErrorCode(error, ErrorCodes.FOREIGN_ENTRY)
+      ) {
+        return null;
+      }
       throw error;
     });
     if (value === null) return 0;
@@ -556,8 +687,53 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
     return 'corrupt' in record ? Number.POSITIVE_INFINITY : record.expiresAt;
   }
 
-  private listSessionKeys(): AsyncIterable<string> {
-    return this.adapter.list(SESSION_PREFIX);
+  /**
+   * The session id whose key is `key`: spelled out in the key, or, for the digest key of a
+   * long id, held by its record. `null` when the record is gone or names no id.
+   */
+  private async idOf(key: string): Promise<string | null> {
+    const spelled = sessionIdOf(key);
+    if (spelled !== null) return spelled;
+    const value = await this.adapter.read(key, { maxBytes: this.maxRecordBytes }).catch((error) => {
+      if (
+        hasErrorCode(error, ErrorCodes.TOO_LARGE) ||
+        hasErrorCode(error, ErrorCodes.FOREIGN_ENTRY)
+      ) {
+        return null;
+      }
+      throw error;
+    });
+    if (value === null) return null;
+    const record = parseRecord(value.data);
+    return 'corrupt' in record || record.id === undefined ? null : record.id;
+  }
+
+  /**
+   * The keys of sessions, and nothing else: files another program left under the session
+   * prefix (`s.json`, `s.1`, `s.backup.tar`) are never counted, listed, reaped or cleared.
+   */
+  private async *listSessionKeys(): AsyncIterable<string> {
+    for await (const key of this.adapter.list(SESSION_PREFIX)) {
+      if (isSessionKey(key)) yield key;
+    }
+  }
+
+  /** How many session records the store holds, expired or not (for `maxSessions`). */
+  private async countSessions(): Promise<number> {
+    let count = 0;
+    for await (const _ of this.listSessionKeys()) count += 1;
+    return count;
+  }
+
+  /** Whether a record is stored under `key` (for `maxSessions`: is this a new session?). */
+  private async isStored(key: string): Promise<boolean> {
+    try {
+      if (this.adapter.stat) return (await this.adapter.stat(key)) !== null;
+      return (await this.adapter.read(key, { maxBytes: this.maxRecordBytes })) !== null;
+    } catch (error) {
+      if (hasErrorCode(error, ErrorCodes.TOO_LARGE)) return true;
+      throw this.failure(error, 'read');
+    }
   }
 
   /**
@@ -578,12 +754,21 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
     return this.storesExpiry ? (stat.expiresAt ?? known.expiresAt) : known.expiresAt;
   }
 
-  /** Whether what the store remembers of `key` still describes the stored record. */
+  /**
+   * Whether what the store remembers of `key` still describes the stored record: the same
+   * version, and, where the adapter keeps expiries, the same expiry (another process may
+   * have moved it, even into the past).
+   */
   private async isCurrent(key: string, known: Known): Promise<boolean> {
     if (this.exclusive) return true;
     if (known.version === undefined || !this.adapter.stat) return false;
     try {
-      return (await this.adapter.stat(key))?.version === known.version;
+      const stat = await this.adapter.stat(key);
+      if (stat?.version !== known.version) return false;
+      if (!this.storesExpiry) return true;
+      // An expiry past what the adapter keeps reads back as none.
+      const expected = this.keepsExpiry(known.expiresAt) ? known.expiresAt : undefined;
+      return stat.expiresAt === expected;
     } catch {
       return false;
     }
@@ -592,7 +777,8 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
   /**
    * The rolling save of an unchanged session: moves the expiry, in one adapter call, only
    * while the record is still the one the store knows (another process may have written
-   * since). False when it is not, or cannot be told: the caller writes.
+   * since) and still live (another process may have let it expire). False when it is not,
+   * or cannot be told: the caller writes.
    */
   private async moveExpiryIfCurrent(
     id: string,
@@ -613,9 +799,9 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
   }
 
   /**
-   * Moves the stored expiry without a rewrite; false when the record is gone (or is no
-   * longer `ifVersion`), or when the adapter cannot hold that expiry (the caller writes
-   * instead).
+   * Moves the stored expiry without a rewrite, of a record that is live now (and still
+   * `ifVersion`, when given); false when it is not, or when the adapter cannot hold that
+   * expiry (the caller writes instead).
    */
   private async moveExpiry(
     id: string,
@@ -631,7 +817,7 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
         (await this.adapter.touch?.(
           key,
           expiresAt,
-          ifVersion === undefined ? undefined : { ifVersion },
+          ifVersion === undefined ? { ifLiveAt: this.now() } : { ifVersion, ifLiveAt: this.now() },
         )) ?? false;
     } catch (error) {
       throw this.failure(error, 'touch');
@@ -666,31 +852,44 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
         expiresAt,
       });
     } catch (error) {
+      if (hasErrorCode(error, ErrorCodes.FOREIGN_ENTRY)) return;
       throw this.failure(error, 'touch');
     }
   }
 
-  /** Removes an expired record, unless another process renewed it since it was read. */
-  private async dropExpired(id: string, key: string, version: string | undefined): Promise<null> {
+  /**
+   * Removes a record found expired at `now`, unless another process renewed or rewrote it
+   * since: the adapter checks and removes in one step. Resolves `null`, what `get` returns.
+   */
+  private async dropExpired(
+    id: string,
+    key: string,
+    now: number,
+    version: string | undefined,
+  ): Promise<null> {
     this.known.delete(id);
     try {
-      if (this.adapter.stat && version !== undefined) {
-        const stat = await this.adapter.stat(key);
-        if (stat === null || stat.version !== version) return null;
-      }
-      await this.adapter.delete(key);
-    } catch (error) {
-      this.logger.warn(
-        { err: error, key: redactKey(key) },
-        '@sessionfs/core: could not remove an expired session',
+      const removed = await this.adapter.delete(
+        key,
+        this.storesExpiry ? { ifExpiredAt: now } : unlessRewritten({ version }),
       );
+      if (removed) this.quota?.removed();
+    } catch (error) {
+      // Another process is reaping: it removes the record.
+      if (!hasErrorCode(error, ErrorCodes.BUSY)) {
+        this.logger.warn(
+          { err: error, key: redactKey(key) },
+          '@sessionfs/core: could not remove an expired session',
+        );
+      }
     }
     return null;
   }
 
   /**
    * Moves an unreadable record out of the session namespace, for inspection, and logs it
-   * once: once moved, the id reads as missing and is not reported again.
+   * once: once moved, the id reads as missing and is not reported again. Only the record
+   * found is moved: one rewritten since (another process saved the session) stays.
    */
   private async setAside(
     key: string,
@@ -700,30 +899,39 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
   ): Promise<void> {
     this.known.delete(id);
     const aside = corruptKey(key, this.now());
+    const logged = { key: redactKey(key), setAsideAs: redactKey(aside), reason };
     try {
       if (this.adapter.move) {
-        if (value?.version !== undefined && this.adapter.stat) {
-          // Rewritten by another process since it was read: not ours to move.
-          if ((await this.adapter.stat(key))?.version !== value.version) return;
-        }
-        if (!(await this.adapter.move(key, aside))) return;
+        const version = value ? value.version : (await this.adapter.stat?.(key))?.version;
+        if (
+          !(await this.adapter.move(
+            key,
+            aside,
+            version === undefined ? {} : { ifVersion: version },
+          ))
+        )
+          return;
       } else if (value) {
         await this.adapter.write(aside, value.data);
-        await this.adapter.delete(key);
+        if (!(await this.adapter.delete(key, unlessRewritten(value)))) {
+          await this.adapter.delete(aside);
+          return;
+        }
       } else {
         this.logger.warn(
-          { sessionId: id, key, reason },
+          { key: redactKey(key), reason },
           '@sessionfs/core: unreadable session record left in place (adapter cannot move it); the session reads as missing',
         );
         return;
       }
       this.logger.warn(
-        { sessionId: id, key, setAsideAs: aside, reason },
+        logged,
         '@sessionfs/core: unreadable session record set aside; the session reads as missing',
       );
     } catch (error) {
+      if (hasErrorCode(error, ErrorCodes.BUSY)) return;
       this.logger.error(
-        { err: error, sessionId: id, key, reason },
+        { err: error, ...logged },
         '@sessionfs/core: could not set an unreadable session record aside',
       );
     }
@@ -805,4 +1013,23 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
       cause: error,
     });
   }
+}
+
+/**
+ * The condition that removes a record only while it is the version read: none for an
+ * adapter without versions, which then races a write landing in between (such adapters
+ * are for one process).
+ */
+function unlessRewritten(value: { version?: string | undefined }): DeleteOptions | undefined {
+  return value.version === undefined ? undefined : { ifVersion: value.version };
+}
+
+/** An empty listing. */
+async function* noKeys(): AsyncIterable<string> {
+  yield* [];
+}
+
+/** An error's name (`SyntaxError`), never its message, which may quote session data. */
+function errorName(error: unknown): string {
+  return error instanceof Error ? error.name : typeof error;
 }

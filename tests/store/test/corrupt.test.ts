@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createMemoryAdapter } from '@sessionfs/adapter-memory';
-import { createSessionStore, sessionKey } from '@sessionfs/core';
+import { createSessionStore, redactKey, sessionKey } from '@sessionfs/core';
 import { describe, expect, it } from 'vitest';
 import {
   collect,
@@ -49,7 +49,7 @@ describe('corrupt records', async () => {
   ];
 
   it.each(cases)(
-    '%s reads as no session, is logged once with the id, and is set aside',
+    '%s reads as no session, is logged once by its shortened key, and is set aside',
     async (_, bytes) => {
       const adapter = createMemoryAdapter();
       const logger = spyLogger();
@@ -64,10 +64,15 @@ describe('corrupt records', async () => {
       expect(await store.get('id')).toBeNull();
       expect(await store.get('id')).toBeNull();
       expect(logger.warn).toHaveBeenCalledTimes(1);
-      expect(logger.warn.mock.calls[0]?.[0]).toMatchObject({ sessionId: 'id' });
+      // The key only, shortened: never the session id, never the record's bytes.
+      expect(logger.warn.mock.calls[0]?.[0]).toMatchObject({ key: redactKey(sessionKey('id')) });
+      expect(logger.warn.mock.calls[0]?.[0]).not.toHaveProperty('sessionId');
       expect(logger.error).not.toHaveBeenCalled();
 
-      const files = adapter.volume.readdirSync(adapter.dir) as string[];
+      // Dot-names are the adapter's own (its lock, temp files), never records.
+      const files = (adapter.volume.readdirSync(adapter.dir) as string[]).filter(
+        (name) => !name.startsWith('.'),
+      );
       expect(files).toHaveLength(1);
       expect(files[0]).toMatch(/^corrupt\./);
       expect(

@@ -1,0 +1,132 @@
+import type { FsAdapter } from '@sessionfs/core';
+import { describe, expect, it } from 'vitest';
+import type { AdapterSuiteOptions } from './suite.js';
+import { bytes, inspect, readText } from './support.js';
+
+/**
+ * Conditional `delete`, `move` and `touch`: the check and the act are one step, so that
+ * the store's reaper, or a read that found an expired or corrupt record, never removes a
+ * write or a touch that landed in between. Times are in the future throughout, so the
+ * group runs alike on adapters that expire values themselves.
+ */
+export function describeConditional<A extends FsAdapter>(
+  get: () => A,
+  options: AdapterSuiteOptions<A>,
+): void {
+  describe('conditional operations', async () => {
+    const { storesExpiry, stat, move } = await inspect(options);
+    const raceMs = options.raceMs ?? 3_000;
+
+    if (stat) {
+      it('delete with ifVersion removes the value only while it is that version', async () => {
+        const adapter = get();
+        await adapter.write('k', bytes('first'));
+        const first = (await adapter.stat?.('k'))?.version;
+        // Adapters without versions are never given one.
+        if (first === undefined) return;
+        await adapter.write('k', bytes('second'));
+        expect(await adapter.delete('k', { ifVersion: first })).toBe(false);
+        expect(await readText(adapter, 'k')).toBe('second');
+        const second = (await adapter.stat?.('k'))?.version as string;
+        expect(await adapter.delete('k', { ifVersion: second })).toBe(true);
+        expect(await adapter.read('k')).toBeNull();
+        expect(await adapter.delete('k', { ifVersion: second })).toBe(false);
+      });
+    }
+
+    if (stat && move) {
+      it('move with ifVersion moves the value only while it is that version', async () => {
+        const adapter = get();
+        await adapter.write('k', bytes('first'));
+        const first = (await adapter.stat?.('k'))?.version;
+        if (first === undefined) return;
+        await adapter.write('k', bytes('second'));
+        expect(await adapter.move?.('k', 'aside', { ifVersion: first })).toBe(false);
+        expect(await readText(adapter, 'k')).toBe('second');
+        expect(await adapter.read('aside')).toBeNull();
+        const second = (await adapter.stat?.('k'))?.version as string;
+        expect(await adapter.move?.('k', 'aside', { ifVersion: second })).toBe(true);
+        expect(await adapter.read('k')).toBeNull();
+        expect(await readText(adapter, 'aside')).toBe('second');
+      });
+    }
+
+    if (!storesExpiry) return;
+
+    it('delete with ifExpiredAt removes only a value expired by then, never one without expiry', async () => {
+      const adapter = get();
+      const base = Date.now();
+      await adapter.write('timed', bytes('v'), { expiresAt: base + 60_000 });
+      await adapter.write('forever', bytes('v'));
+      expect(await adapter.delete('timed', { ifExpiredAt: base + 30_000 })).toBe(false);
+      expect(await adapter.delete('forever', { ifExpiredAt: base + 90_000 })).toBe(false);
+      expect(await readText(adapter, 'timed')).toBe('v');
+      expect(await readText(adapter, 'forever')).toBe('v');
+      expect(await adapter.delete('timed', { ifExpiredAt: base + 60_000 })).toBe(true);
+      expect(await adapter.read('timed')).toBeNull();
+      expect(await adapter.delete('ghost', { ifExpiredAt: base + 60_000 })).toBe(false);
+    });
+
+    it('a value touched to a later expiry is no longer removed by ifExpiredAt', async () => {
+      const adapter = get();
+      const base = Date.now();
+      await adapter.write('k', bytes('v'), { expiresAt: base + 60_000 });
+      expect(await adapter.touch?.('k', base + 120_000)).toBe(true);
+      expect(await adapter.delete('k', { ifExpiredAt: base + 90_000 })).toBe(false);
+      expect(await readText(adapter, 'k')).toBe('v');
+    });
+
+    it('touch with ifLiveAt never brings back a value expired by then', async () => {
+      const adapter = get();
+      const base = Date.now();
+      await adapter.write('k', bytes('v'), { expiresAt: base + 60_000 });
+      expect(await adapter.touch?.('k', base + 600_000, { ifLiveAt: base + 60_000 })).toBe(false);
+      expect((await adapter.stat?.('k'))?.expiresAt).toBe(base + 60_000);
+      expect(await adapter.touch?.('k', base + 600_000, { ifLiveAt: base + 59_999 })).toBe(true);
+      expect((await adapter.stat?.('k'))?.expiresAt).toBe(base + 600_000);
+      expect(await adapter.touch?.('ghost', base + 600_000, { ifLiveAt: base })).toBe(false);
+    });
+
+    it('a conditional delete never removes a write that lands while it runs', async () => {
+      const adapter = get();
+      const deadline = Date.now() + raceMs;
+      let rounds = 0;
+      for (; Date.now() < deadline && rounds < 2_000; rounds += 1) {
+        const base = Date.now();
+        const key = `race-${rounds % 8}`;
+        await adapter.write(key, bytes('old'), { expiresAt: base + 60_000 });
+        const fresh = bytes(`new-${rounds}`);
+        // The delete removes only values expired by base + 90 s; the write is live well past.
+        const [, removed] = await Promise.all([
+          adapter.write(key, fresh, { expiresAt: base + 3_600_000 }),
+          adapter.delete(key, { ifExpiredAt: base + 90_000 }),
+        ]);
+        expect(await readText(adapter, key), `round ${rounds} (removed: ${removed})`).toBe(
+          `new-${rounds}`,
+        );
+      }
+      expect(rounds).toBeGreaterThan(10);
+    });
+
+    it('a conditional delete never undoes a touch that lands while it runs', async () => {
+      const adapter = get();
+      const deadline = Date.now() + raceMs;
+      let rounds = 0;
+      for (; Date.now() < deadline && rounds < 2_000; rounds += 1) {
+        const base = Date.now();
+        const key = `race-${rounds % 8}`;
+        await adapter.write(key, bytes('v'), { expiresAt: base + 60_000 });
+        const [touched, removed] = await Promise.all([
+          adapter.touch?.(key, base + 3_600_000),
+          adapter.delete(key, { ifExpiredAt: base + 90_000 }),
+        ]);
+        // Whichever went first, the two agree: a touched value stays, a removed one is gone.
+        const stored = await adapter.stat?.(key);
+        expect(touched && removed, `round ${rounds}`).toBe(false);
+        if (touched) expect(stored?.expiresAt, `round ${rounds}`).toBe(base + 3_600_000);
+        else expect(stored, `round ${rounds}`).toBeNull();
+      }
+      expect(rounds).toBeGreaterThan(10);
+    });
+  });
+}

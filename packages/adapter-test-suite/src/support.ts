@@ -1,0 +1,76 @@
+import { type ErrorCode, type FsAdapter, hasErrorCode, type ReadOptions } from '@sessionfs/core';
+import { expect } from 'vitest';
+import type { AdapterSuiteOptions } from './suite.js';
+
+const enc = new TextEncoder();
+export const bytes = (text: string): Uint8Array => enc.encode(text);
+
+/** A value of `size` bytes in which every position depends on `seed`, so two never match. */
+export function patterned(size: number, seed: number): Uint8Array {
+  const out = new Uint8Array(size);
+  for (let i = 0; i < size; i += 1) out[i] = (i * 31 + seed * 17 + (i >> 8)) & 0xff;
+  return out;
+}
+
+/** Whether two byte arrays hold the same bytes (cheaper than `toEqual` on megabytes). */
+export function sameBytes(a: Uint8Array | null, b: Uint8Array): boolean {
+  return a !== null && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
+}
+
+/** The bytes stored under `key`, or null. */
+export async function readData(
+  adapter: FsAdapter,
+  key: string,
+  options?: ReadOptions,
+): Promise<Uint8Array | null> {
+  return (await adapter.read(key, options))?.data ?? null;
+}
+
+export async function collect(iterable: AsyncIterable<string>): Promise<string[]> {
+  const out: string[] = [];
+  for await (const key of iterable) out.push(key);
+  return out;
+}
+
+export async function expectCode(promise: Promise<unknown>, code: string): Promise<void> {
+  const error = await promise.then(
+    () => undefined,
+    (reason: unknown) => reason,
+  );
+  expect(error, `expected a rejection with ${code}`).toBeDefined();
+  expect(hasErrorCode(error, code as ErrorCode)).toBe(true);
+}
+
+/** The value under `key` as text, or null. */
+export async function readText(adapter: FsAdapter, key: string): Promise<string | null> {
+  const data = await readData(adapter, key);
+  return data === null ? null : new TextDecoder().decode(data);
+}
+
+/** What an adapter supports, as the optional groups need to know it. */
+export interface Support {
+  readonly storesExpiry: boolean;
+  readonly nativeExpiry: boolean;
+  readonly stat: boolean;
+  readonly move: boolean;
+  readonly close: boolean;
+}
+
+/**
+ * Optional groups are decided by building one adapter up front: vitest collects tests
+ * before any `beforeEach` runs, so the capabilities must be known then.
+ */
+export async function inspect<A extends FsAdapter>(
+  options: AdapterSuiteOptions<A>,
+): Promise<Support> {
+  const sample = await options.create();
+  const support = {
+    ...sample.capabilities,
+    stat: typeof sample.stat === 'function',
+    move: typeof sample.move === 'function',
+    close: typeof sample.close === 'function',
+  };
+  await sample.close?.();
+  await options.destroy?.(sample);
+  return support;
+}
