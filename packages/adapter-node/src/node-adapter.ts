@@ -1,52 +1,42 @@
-import { randomBytes } from 'node:crypto';
 import type { Dir, Dirent, Stats } from 'node:fs';
 import * as nodeFs from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type AdapterCapabilities,
   type AdapterStat,
   assertValidKey,
   assertValidPrefix,
+  type DeleteOptions,
   ErrorCodes,
   type FsAdapter,
   isValidKey,
+  type MoveOptions,
   type ReadOptions,
   redactError,
+  redactKey,
   SessionStoreError,
   type StoredValue,
   type TouchOptions,
   type WriteOptions,
   type WriteResult,
 } from '@sessionfs/core';
+import {
+  assertSafeDirectory,
+  checkDirectoryIfPresent,
+  type DirectoryAccess,
+  type WarnFn,
+} from './directory-safety.js';
 import { retryOnFdPressure } from './fd-pressure.js';
+import { asynchronousCalls, type FileCalls, synchronousCalls } from './file-calls.js';
 import { errnoCode, toStoreError } from './fs-errors.js';
+import type { NodeFs } from './node-fs.js';
+import { TakeLock } from './take-lock.js';
+import { HELD_NAME, heldNameFor, TEMP_NAME, tempNameFor } from './temp-names.js';
 
-/** The part of `node:fs/promises` the adapter uses. */
-export type NodeFsPromises = Pick<
-  typeof nodeFs.promises,
-  'mkdir' | 'open' | 'opendir' | 'rename' | 'stat' | 'unlink' | 'utimes'
->;
-
-/**
- * The part of `node:fs` the adapter uses: the promise API, and the synchronous calls of
- * its fast paths. A memfs `Volume` provides it too.
- */
-export type NodeFs = Pick<
-  typeof nodeFs,
-  | 'openSync'
-  | 'fstatSync'
-  | 'readSync'
-  | 'writeSync'
-  | 'futimesSync'
-  | 'fsyncSync'
-  | 'closeSync'
-  | 'renameSync'
-  | 'unlinkSync'
-  | 'mkdirSync'
-  | 'statSync'
-  | 'utimesSync'
-> & { promises: NodeFsPromises };
+export type { DirectoryAccess, WarnFn } from './directory-safety.js';
+export type { NodeFs, NodeFsPromises } from './node-fs.js';
 
 /** Options of {@link createNodeAdapter}. */
 export interface NodeAdapterOptions {
@@ -58,13 +48,29 @@ export interface NodeAdapterOptions {
    * of a disk flush per write. Default `false`.
    */
   fsync?: boolean;
-  /** Mode of created files. Default `0o600`: sessions are readable by their owner only. */
+  /**
+   * Who may use the directory. `'owner'` (default): it must belong to this process's user
+   * and nobody else may write it, or the adapter refuses it with `ERR_UNSAFE_DIRECTORY`:
+   * a local user who can write it can forge sessions. `'group'`: the processes of several
+   * users share it on purpose: it may belong to any member of one of this process's
+   * groups and be group-writable (never writable by others), and the files and directory
+   * the adapter creates are group-readable and -writable. Either way, a directory that
+   * more users than that can list is used, with one warning.
+   */
+  access?: DirectoryAccess;
+  /** Mode of created files. Default `0o600` (`0o660` with `access: 'group'`). */
   fileMode?: number;
   /**
-   * Mode of the directory when the adapter creates it. Default `0o700`. An existing
-   * directory is never re-chmodded: its owner chose its mode.
+   * Mode of the directory when the adapter creates it. Default `0o700` (`0o770` with
+   * `access: 'group'`). An existing directory is never re-chmodded: its owner chose its
+   * mode (and the adapter refuses one that is unsafe).
    */
   dirMode?: number;
+  /**
+   * Where the one warning about a directory that others can list goes. Default:
+   * `process.emitWarning`.
+   */
+  warn?: WarnFn;
   /**
    * Which calls are made synchronously.
    *
@@ -79,7 +85,11 @@ export interface NodeAdapterOptions {
    *   EFS), where any call may wait on the network.
    */
   sync?: 'auto' | 'all' | 'none';
-  /** The file system to use. Default `node:fs`; `@sessionfs/adapter-memory` passes memfs. */
+  /**
+   * The file system to use. Default `node:fs`; `@sessionfs/adapter-memory` passes memfs.
+   * The directory's owner and mode are checked on `node:fs` only: no other user can reach
+   * a file system in memory.
+   */
   fs?: NodeFs;
 }
 
@@ -90,22 +100,13 @@ export interface NodeAdapterOptions {
  */
 export const NEVER_EXPIRES_MTIME_MS = 2 ** 31 * 1000 - 1000;
 
-const TEMP_SUFFIX = '.tmp';
-/** The name of a temp file: a dot, the key, 16 random hex digits, `.tmp`. */
-const TEMP_NAME = /^\.[a-z0-9][a-z0-9._-]*\.[0-9a-f]{16}\.tmp$/;
-/**
- * Temp names are dot-prefixed, so they never match a key (keys cannot start with a dot)
- * and listings skip them, and unique: this process's random token, drawn once, and a
- * counter. (Drawing random bytes per write showed up in profiles.)
- */
-const PROCESS_TOKEN = randomBytes(4).toString('hex');
-let tempCounter = 0;
-
-/** 16 hex digits: the process token, then the next value of the counter. */
-function tempToken(): string {
-  tempCounter = (tempCounter + 1) >>> 0;
-  return PROCESS_TOKEN + tempCounter.toString(16).padStart(8, '0');
-}
+/** Opens a session file without following a link and without blocking on a FIFO. */
+const READ_FLAGS =
+  nodeFs.constants.O_RDONLY | nodeFs.constants.O_NOFOLLOW | nodeFs.constants.O_NONBLOCK;
+/** How long a touch waits for a take of its key (see `takeIf`) to put the file back. */
+const TAKE_WAIT_MS = 50;
+/** Where a broken take lock goes before it is removed (see `TakeLock`). */
+const STALE_LOCK_NAME = /^\.sessionfs-take\.lock\.[0-9a-f]{8}\.stale$/;
 
 /** Synchronous calls allowed in one turn of the event loop (a few hundred microseconds). */
 const SYNC_CALLS_PER_TURN = 32;
@@ -122,7 +123,7 @@ export interface NodeAdapter extends FsAdapter {
   readonly dir: string;
   stat(key: string): Promise<AdapterStat | null>;
   touch(key: string, expiresAt: number, options?: TouchOptions): Promise<boolean>;
-  move(from: string, to: string): Promise<boolean>;
+  move(from: string, to: string, options?: MoveOptions): Promise<boolean>;
   cleanup(olderThanMs: number): Promise<number>;
   close(): Promise<void>;
 }
@@ -131,6 +132,9 @@ export interface NodeAdapter extends FsAdapter {
  * An `FsAdapter` over a directory: one file per key, written atomically (a temp file in
  * the same directory, then a rename over the key), expiry kept in the file's mtime so a
  * reaper finds expired files with a `stat` and `touch` is a single `utimes`.
+ *
+ * Throws `ERR_UNSAFE_DIRECTORY` for an existing directory that others could use to forge
+ * sessions (see `access`).
  */
 export function createNodeAdapter(options: NodeAdapterOptions): NodeAdapter {
   if (typeof options?.dir !== 'string' || options.dir === '') {
@@ -142,6 +146,9 @@ export function createNodeAdapter(options: NodeAdapterOptions): NodeAdapter {
   return new DirectoryAdapter(options);
 }
 
+/** A condition a take checks, twice: before it moves the file away, and after. */
+type Condition = (stats: Stats) => boolean;
+
 class DirectoryAdapter implements NodeAdapter {
   readonly capabilities = CAPABILITIES;
   readonly dir: string;
@@ -149,10 +156,15 @@ class DirectoryAdapter implements NodeAdapter {
   private readonly fsync: boolean;
   private readonly fileMode: number;
   private readonly dirMode: number;
+  /** Checks the directory's owner and mode, where other users can reach it. */
+  private readonly checkDirectory: ((stats: Stats) => void) | undefined;
   /** Read, stat, touch and delete synchronously. */
   private readonly syncReads: boolean;
   /** Write synchronously too. */
   private readonly syncWrites: boolean;
+  /** Stat, rename, link, unlink and times, as `syncReads` says. */
+  private readonly calls: FileCalls;
+  private readonly takeLock: TakeLock;
   private closed = false;
   /** Synchronous calls made since the event loop last turned. */
   private callsThisTurn = 0;
@@ -162,8 +174,15 @@ class DirectoryAdapter implements NodeAdapter {
     this.fs = options.fs ?? nodeFs;
     this.dir = options.fs ? options.dir : resolve(options.dir);
     this.fsync = options.fsync ?? false;
-    this.fileMode = options.fileMode ?? 0o600;
-    this.dirMode = options.dirMode ?? 0o700;
+    const access = options.access ?? 'owner';
+    if (access !== 'owner' && access !== 'group') {
+      throw new SessionStoreError(
+        ErrorCodes.INVALID_OPTION,
+        "@sessionfs/adapter-node: option `access` must be 'owner' or 'group'",
+      );
+    }
+    this.fileMode = options.fileMode ?? (access === 'group' ? 0o660 : 0o600);
+    this.dirMode = options.dirMode ?? (access === 'group' ? 0o770 : 0o700);
     const sync = options.sync ?? 'auto';
     if (sync !== 'auto' && sync !== 'all' && sync !== 'none') {
       throw new SessionStoreError(
@@ -173,44 +192,54 @@ class DirectoryAdapter implements NodeAdapter {
     }
     this.syncReads = sync !== 'none';
     this.syncWrites = sync === 'all';
+    this.calls = this.syncReads ? synchronousCalls(this.fs) : asynchronousCalls(this.fs);
+    this.takeLock = new TakeLock(this.fs, this.dir);
+    if (this.fs === nodeFs) {
+      const warn = options.warn ?? ((message: string) => process.emitWarning(message));
+      this.checkDirectory = (stats) => assertSafeDirectory(this.dir, stats, access, warn);
+      checkDirectoryIfPresent(this.dir, (path) => nodeFs.statSync(path), access, warn);
+    }
   }
 
+  /**
+   * Reads the file of `key`. While a take (see `takeIf`) holds it under its held name for
+   * a moment, the file is read there: a session being checked by the reaper of another
+   * process is still found.
+   */
   async read(key: string, options: ReadOptions = {}): Promise<StoredValue | null> {
     const path = this.pathOf(key);
+    const held = join(this.dir, heldNameFor(key));
+    const { maxBytes } = options;
     if (this.syncReads) {
       await this.shareTheLoop();
       try {
-        return this.readNow(path, options.maxBytes);
+        return (
+          this.readNow(path, key, maxBytes) ??
+          this.readNow(held, key, maxBytes) ??
+          this.readNow(path, key, maxBytes) ??
+          null
+        );
       } catch (error) {
         // Out of descriptors: take the path that waits for one instead of failing.
         if (!isFdPressure(error)) throw toStoreError(error, 'read', path, key);
       }
     }
-    let handle: FileHandle;
     try {
-      handle = await retryOnFdPressure(() => this.fs.promises.open(path, 'r'));
-    } catch (error) {
-      if (errnoCode(error) === 'ENOENT') return null;
-      throw toStoreError(error, 'read', path, key);
-    }
-    try {
-      // Metadata from the open handle describes exactly the file being read, even if a
-      // writer renames a new one over the path meanwhile.
-      const stats = await handle.stat();
-      assertWithin(path, stats.size, options.maxBytes);
-      const data = await handle.readFile();
-      return storedValue(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), stats);
+      return (
+        (await this.readLater(path, key, maxBytes)) ??
+        (await this.readLater(held, key, maxBytes)) ??
+        (await this.readLater(path, key, maxBytes)) ??
+        null
+      );
     } catch (error) {
       throw toStoreError(error, 'read', path, key);
-    } finally {
-      await handle.close().catch(() => {});
     }
   }
 
   async write(key: string, data: Uint8Array, options: WriteOptions = {}): Promise<WriteResult> {
     const path = this.pathOf(key);
     const mtime = mtimeSecondsFor(options.expiresAt);
-    const temp = join(this.dir, `.${key}.${tempToken()}${TEMP_SUFFIX}`);
+    const temp = join(this.dir, tempNameFor(key));
     if (this.syncWrites) {
       await this.shareTheLoop();
       try {
@@ -230,29 +259,35 @@ class DirectoryAdapter implements NodeAdapter {
     }
   }
 
-  async delete(key: string): Promise<void> {
+  /**
+   * Removes the file of `key`. Unconditionally, it also removes the file under its held
+   * name and then the key again: a take that moved a live file away to check it would
+   * otherwise put it back after this delete.
+   */
+  async delete(key: string, options: DeleteOptions = {}): Promise<boolean> {
     const path = this.pathOf(key);
+    const { ifVersion, ifExpiredAt } = options;
+    if (ifVersion !== undefined || ifExpiredAt !== undefined) {
+      return this.takeIf(key, (stats) => {
+        if (ifVersion !== undefined && versionOf(stats) !== ifVersion) return false;
+        return ifExpiredAt === undefined || expiryOf(stats) <= ifExpiredAt;
+      });
+    }
     if (this.syncReads) await this.shareTheLoop();
     try {
-      if (this.syncReads) this.fs.unlinkSync(path);
-      else await this.fs.promises.unlink(path);
+      const removed = await this.calls.unlink(path);
+      await this.calls.unlink(join(this.dir, heldNameFor(key)));
+      return (await this.calls.unlink(path)) || removed;
     } catch (error) {
-      if (errnoCode(error) !== 'ENOENT') throw toStoreError(error, 'delete', path, key);
+      throw toStoreError(error, 'delete', path, key);
     }
   }
 
   async *list(prefix: string): AsyncIterable<string> {
     this.assertOpen();
     assertValidPrefix(prefix);
-    let directory: Dir;
-    try {
-      directory = await retryOnFdPressure(() =>
-        this.fs.promises.opendir(this.dir, { bufferSize: 256 }),
-      );
-    } catch (error) {
-      if (errnoCode(error) === 'ENOENT') return;
-      throw toStoreError(error, 'list', this.dir);
-    }
+    const directory = await this.openDirectory('list');
+    if (directory === undefined) return;
     try {
       for (;;) {
         let entry: Dirent | null;
@@ -262,7 +297,8 @@ class DirectoryAdapter implements NodeAdapter {
           throw toStoreError(error, 'list', this.dir);
         }
         if (entry === null) return;
-        if (entry.isDirectory() || !entry.name.startsWith(prefix) || !isValidKey(entry.name)) {
+        // Only regular files are values: never a link, a FIFO, a device or a directory.
+        if (!entry.isFile() || !entry.name.startsWith(prefix) || !isValidKey(entry.name)) {
           continue;
         }
         yield entry.name;
@@ -275,9 +311,12 @@ class DirectoryAdapter implements NodeAdapter {
   async stat(key: string): Promise<AdapterStat | null> {
     const path = this.pathOf(key);
     try {
-      return describe(this.syncReads ? this.fs.statSync(path) : await this.fs.promises.stat(path));
+      const stats =
+        (await this.calls.lstat(path)) ??
+        (await this.calls.lstat(join(this.dir, heldNameFor(key)))) ??
+        (await this.calls.lstat(path));
+      return stats?.isFile() ? describe(stats) : null;
     } catch (error) {
-      if (errnoCode(error) === 'ENOENT') return null;
       throw toStoreError(error, 'stat', path, key);
     }
   }
@@ -285,31 +324,41 @@ class DirectoryAdapter implements NodeAdapter {
   async touch(key: string, expiresAt: number, options: TouchOptions = {}): Promise<boolean> {
     const path = this.pathOf(key);
     const mtime = mtimeSecondsFor(expiresAt);
+    const { ifVersion, ifLiveAt } = options;
     if (this.syncReads) await this.shareTheLoop();
+    const waitUntil = Date.now() + TAKE_WAIT_MS;
     try {
-      if (options.ifVersion !== undefined) {
-        // A rename landing between this stat and the utimes below gets the new expiry
-        // too; its data is then newer than what the caller knew, and it stays alive.
-        const stats = this.syncReads ? this.fs.statSync(path) : await this.fs.promises.stat(path);
-        if (versionOf(stats) !== options.ifVersion) return false;
+      for (;;) {
+        const stats = await this.calls.lstat(path);
+        if (stats !== undefined) {
+          // Never a link: its target may be anywhere.
+          if (!stats.isFile()) return false;
+          if (ifVersion !== undefined && versionOf(stats) !== ifVersion) return false;
+          if (ifLiveAt !== undefined && expiryOf(stats) <= ifLiveAt) return false;
+          // A rename landing between the lstat and this gets the new expiry too; its data
+          // is then newer than what the caller knew, and it stays alive.
+          if (await this.calls.lutimes(path, Date.now() / 1000, mtime)) return true;
+        }
+        // Gone, or held by a take for a moment: wait for the take to put it back.
+        const held = join(this.dir, heldNameFor(key));
+        if ((await this.calls.lstat(held)) === undefined || Date.now() > waitUntil) return false;
+        await sleep(1);
       }
-      if (this.syncReads) this.fs.utimesSync(path, Date.now() / 1000, mtime);
-      else await this.fs.promises.utimes(path, Date.now() / 1000, mtime);
-      return true;
     } catch (error) {
-      if (errnoCode(error) === 'ENOENT') return false;
       throw toStoreError(error, 'touch', path, key);
     }
   }
 
-  async move(from: string, to: string): Promise<boolean> {
+  async move(from: string, to: string, options: MoveOptions = {}): Promise<boolean> {
     const source = this.pathOf(from);
     const target = this.pathOf(to);
+    const { ifVersion } = options;
+    if (ifVersion !== undefined) {
+      return this.takeIf(from, (stats) => versionOf(stats) === ifVersion, target);
+    }
     try {
-      await this.fs.promises.rename(source, target);
-      return true;
+      return await this.calls.rename(source, target);
     } catch (error) {
-      if (errnoCode(error) === 'ENOENT') return false;
       throw toStoreError(redactError(error, to), 'move', source, from);
     }
   }
@@ -318,26 +367,21 @@ class DirectoryAdapter implements NodeAdapter {
     this.assertOpen();
     const cutoff = Date.now() - olderThanMs;
     let removed = 0;
-    let directory: Dir;
-    try {
-      directory = await retryOnFdPressure(() =>
-        this.fs.promises.opendir(this.dir, { bufferSize: 256 }),
-      );
-    } catch (error) {
-      if (errnoCode(error) === 'ENOENT') return 0;
-      throw toStoreError(error, 'clean up', this.dir);
-    }
+    const directory = await this.openDirectory('clean up');
+    if (directory === undefined) return 0;
     try {
       for (let entry = await directory.read(); entry !== null; entry = await directory.read()) {
-        if (!TEMP_NAME.test(entry.name)) continue;
-        const path = join(this.dir, entry.name);
-        try {
-          // ctime, not mtime: the temp file's mtime already holds the record's expiry.
-          if ((await this.fs.promises.stat(path)).ctimeMs > cutoff) continue;
-          await this.fs.promises.unlink(path);
+        const { name } = entry;
+        const held = HELD_NAME.exec(name)?.[1];
+        if (!TEMP_NAME.test(name) && !STALE_LOCK_NAME.test(name) && held === undefined) continue;
+        const path = join(this.dir, name);
+        // ctime, not mtime: a temp or held file's mtime holds the record's expiry.
+        const stats = await this.calls.lstat(path);
+        if (stats === undefined || stats.ctimeMs > cutoff) continue;
+        if (held === undefined) {
+          if (await this.calls.unlink(path)) removed += 1;
+        } else if (isValidKey(held) && (await this.settleHeld(held, path))) {
           removed += 1;
-        } catch (error) {
-          if (errnoCode(error) !== 'ENOENT') throw error;
         }
       }
     } catch (error) {
@@ -350,6 +394,81 @@ class DirectoryAdapter implements NodeAdapter {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.takeLock.close();
+  }
+
+  /**
+   * Removes (or, `to` given, moves) the file of `key` if `condition` holds for it, as one
+   * step for every other caller, in this process or another:
+   *
+   * 1. The file is checked where it is: most files the reaper looks at are live.
+   * 2. Under the take lock (one taker per directory at a time), it is renamed to its held
+   *    name: that takes exactly one file, whatever is written to the key meanwhile.
+   * 3. The held file is checked again: if it is the file checked in 1 (same inode) and the
+   *    condition still holds, it goes. Otherwise a write or touch landed in between, and
+   *    the file is linked back (unless a newer one is at the key already).
+   *
+   * No write is ever removed: a write lands on the key, never on the held name. While a
+   * file is held, readers, `stat` and `touch` look for it under the held name, and an
+   * unconditional `delete` removes it there too, so that it is neither missed nor brought
+   * back.
+   */
+  private async takeIf(key: string, condition: Condition, to?: string): Promise<boolean> {
+    const path = this.pathOf(key);
+    const held = join(this.dir, heldNameFor(key));
+    if (this.syncReads) await this.shareTheLoop();
+    try {
+      const checked = await this.calls.lstat(path);
+      if (checked === undefined || !checked.isFile() || !condition(checked)) return false;
+      await this.takeLock.acquire();
+      try {
+        if (!(await this.calls.rename(path, held))) return false;
+        const taken = await this.calls.lstat(held);
+        // Removed meanwhile by an unconditional delete.
+        if (taken === undefined) return false;
+        if (taken.ino === checked.ino && taken.isFile() && condition(taken)) {
+          return await (to === undefined ? this.calls.unlink(held) : this.calls.rename(held, to));
+        }
+        await this.calls.link(held, path);
+        await this.calls.unlink(held);
+        return false;
+      } finally {
+        this.takeLock.release();
+      }
+    } catch (error) {
+      throw toStoreError(error, to === undefined ? 'delete' : 'move', path, key);
+    }
+  }
+
+  /**
+   * A held file left by a taker that died between its steps: the live file it held goes
+   * back to its key unless a newer one is there; an expired one goes.
+   */
+  private async settleHeld(key: string, heldPath: string): Promise<boolean> {
+    try {
+      await this.takeLock.acquire();
+    } catch (error) {
+      if (SessionStoreError.isInstance(error) && error.code === ErrorCodes.BUSY) return false;
+      throw error;
+    }
+    try {
+      const stats = await this.calls.lstat(heldPath);
+      if (stats?.isFile() && expiryOf(stats) > Date.now()) {
+        await this.calls.link(heldPath, join(this.dir, key));
+      }
+      return await this.calls.unlink(heldPath);
+    } finally {
+      this.takeLock.release();
+    }
+  }
+
+  private async openDirectory(action: string): Promise<Dir | undefined> {
+    try {
+      return await retryOnFdPressure(() => this.fs.promises.opendir(this.dir, { bufferSize: 256 }));
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') return undefined;
+      throw toStoreError(error, action, this.dir);
+    }
   }
 
   private assertOpen(): void {
@@ -391,18 +510,26 @@ class DirectoryAdapter implements NodeAdapter {
     return join(this.dir, key);
   }
 
-  /** The synchronous read: open, fstat, read, close, with no thread-pool round trip. */
-  private readNow(path: string, maxBytes: number | undefined): StoredValue | null {
+  /**
+   * The synchronous read: open (never following a link, never blocking), fstat, read what
+   * the file holds and no more, close, with no thread-pool round trip. `undefined` when
+   * there is no such file.
+   */
+  private readNow(
+    path: string,
+    key: string,
+    maxBytes: number | undefined,
+  ): StoredValue | undefined {
     let fd: number;
     try {
-      fd = this.fs.openSync(path, 'r');
+      fd = this.fs.openSync(path, READ_FLAGS);
     } catch (error) {
-      if (errnoCode(error) === 'ENOENT') return null;
-      throw error;
+      if (errnoCode(error) === 'ENOENT') return undefined;
+      throw foreignOr(error, path, key);
     }
     try {
       const stats = this.fs.fstatSync(fd);
-      assertWithin(path, stats.size, maxBytes);
+      assertRegularWithin(path, key, stats, maxBytes);
       const data = new Uint8Array(stats.size);
       let filled = 0;
       while (filled < data.byteLength) {
@@ -413,6 +540,37 @@ class DirectoryAdapter implements NodeAdapter {
       return storedValue(data.subarray(0, filled), stats);
     } finally {
       this.fs.closeSync(fd);
+    }
+  }
+
+  /** The read through the thread pool, as {@link readNow} does it. */
+  private async readLater(
+    path: string,
+    key: string,
+    maxBytes: number | undefined,
+  ): Promise<StoredValue | undefined> {
+    let handle: FileHandle;
+    try {
+      handle = await retryOnFdPressure(() => this.fs.promises.open(path, READ_FLAGS));
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') return undefined;
+      throw foreignOr(error, path, key);
+    }
+    try {
+      // Metadata from the open handle describes exactly the file being read, even if a
+      // writer renames a new one over the path meanwhile.
+      const stats = await handle.stat();
+      assertRegularWithin(path, key, stats, maxBytes);
+      const data = new Uint8Array(stats.size);
+      let filled = 0;
+      while (filled < data.byteLength) {
+        const { bytesRead } = await handle.read(data, filled, data.byteLength - filled, filled);
+        if (bytesRead === 0) break;
+        filled += bytesRead;
+      }
+      return storedValue(data.subarray(0, filled), stats);
+    } finally {
+      await handle.close().catch(() => {});
     }
   }
 
@@ -429,7 +587,7 @@ class DirectoryAdapter implements NodeAdapter {
       fd = this.fs.openSync(temp, 'wx', this.fileMode);
     } catch (error) {
       if (errnoCode(error) !== 'ENOENT') throw error;
-      this.fs.mkdirSync(this.dir, { recursive: true, mode: this.dirMode });
+      this.createDirectory();
       fd = this.fs.openSync(temp, 'wx', this.fileMode);
     }
     try {
@@ -487,10 +645,19 @@ class DirectoryAdapter implements NodeAdapter {
       return await operation();
     } catch (error) {
       if (errnoCode(error) !== 'ENOENT') throw error;
-      // `recursive` leaves an existing directory (and its mode) alone.
-      await this.fs.promises.mkdir(this.dir, { recursive: true, mode: this.dirMode });
+      this.createDirectory();
       return await operation();
     }
+  }
+
+  /**
+   * Creates the directory with the adapter's mode. `recursive` leaves an existing one
+   * alone, so whatever is there now (another process, or another user, may have made it
+   * since the adapter started) is checked again.
+   */
+  private createDirectory(): void {
+    this.fs.mkdirSync(this.dir, { recursive: true, mode: this.dirMode });
+    this.checkDirectory?.(this.fs.statSync(this.dir));
   }
 
   private async syncDirectory(): Promise<void> {
@@ -508,11 +675,42 @@ function isFdPressure(error: unknown): boolean {
   return code === 'EMFILE' || code === 'ENFILE';
 }
 
-function assertWithin(path: string, size: number, maxBytes: number | undefined): void {
-  if (maxBytes !== undefined && size > maxBytes) {
+/** What a file type reads as, in messages. */
+function kindOf(stats: Stats): string {
+  if (stats.isDirectory()) return 'a directory';
+  if (stats.isFIFO()) return 'a FIFO';
+  if (stats.isCharacterDevice() || stats.isBlockDevice()) return 'a device';
+  if (stats.isSocket()) return 'a socket';
+  if (stats.isSymbolicLink()) return 'a symbolic link';
+  return 'not a regular file';
+}
+
+function foreignEntry(path: string, key: string, what: string): SessionStoreError {
+  return new SessionStoreError(
+    ErrorCodes.FOREIGN_ENTRY,
+    `@sessionfs/adapter-node: ${path.split(key).join(redactKey(key))} is ${what}, not a session file; it is left alone`,
+  );
+}
+
+/** An open that failed because of what sits at `path` (a link, a socket) is a foreign entry. */
+function foreignOr(error: unknown, path: string, key: string): unknown {
+  const code = errnoCode(error);
+  if (code === 'ELOOP') return foreignEntry(path, key, 'a symbolic link');
+  if (code === 'ENXIO') return foreignEntry(path, key, 'a socket or device');
+  return error;
+}
+
+function assertRegularWithin(
+  path: string,
+  key: string,
+  stats: Stats,
+  maxBytes: number | undefined,
+): void {
+  if (!stats.isFile()) throw foreignEntry(path, key, kindOf(stats));
+  if (maxBytes !== undefined && stats.size > maxBytes) {
     throw new SessionStoreError(
       ErrorCodes.TOO_LARGE,
-      `@sessionfs/adapter-node: ${path} holds ${size} bytes, more than the ${maxBytes} allowed`,
+      `@sessionfs/adapter-node: ${path.split(key).join(redactKey(key))} holds ${stats.size} bytes, more than the ${maxBytes} allowed`,
     );
   }
 }
@@ -529,6 +727,12 @@ function describe(stats: Stats): AdapterStat {
     ...(mtimeMs < NEVER_EXPIRES_MTIME_MS ? { expiresAt: mtimeMs } : {}),
     version: versionOf(stats),
   };
+}
+
+/** The expiry a file's mtime holds; "never" past the 2038 sentinel. */
+function expiryOf(stats: Stats): number {
+  const mtimeMs = Math.round(stats.mtimeMs);
+  return mtimeMs < NEVER_EXPIRES_MTIME_MS ? mtimeMs : Number.POSITIVE_INFINITY;
 }
 
 /**

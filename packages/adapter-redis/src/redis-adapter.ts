@@ -3,9 +3,11 @@ import {
   type AdapterStat,
   assertValidKey,
   assertValidPrefix,
+  type DeleteOptions,
   type ErrorCode,
   ErrorCodes,
   type FsAdapter,
+  type MoveOptions,
   type ReadOptions,
   redactError,
   redactKey,
@@ -68,7 +70,7 @@ export interface RedisAdapter extends FsAdapter {
   readonly prefix: string;
   stat(key: string): Promise<AdapterStat | null>;
   touch(key: string, expiresAt: number, options?: TouchOptions): Promise<boolean>;
-  move(from: string, to: string): Promise<boolean>;
+  move(from: string, to: string, options?: MoveOptions): Promise<boolean>;
   /** Closes the client if the adapter created it; a client you passed stays open. */
   close(): Promise<void>;
 }
@@ -238,15 +240,41 @@ return {size, redis.call('GETRANGE', KEYS[1], 0, ${HEADER_BYTES - 1})}
   true,
 );
 
+// Whether the value's header holds an expiry at or before ARGV[n] (ms): a value without
+// a header or without an expiry has none.
+const expiredBy = (argument: number) => `
+local function expired_by(limit)
+  local header = redis.call('GETRANGE', KEYS[1], ${TAG_BYTES}, ${HEADER_BYTES - 1})
+  if #header < 8 then return false end
+  local expires_at = struct.unpack('>d', header)
+  return expires_at >= 0 and expires_at <= tonumber(limit)
+end
+local limit = ARGV[${argument}]`;
+
 // Moves the expiry Redis enforces and the one in the header together; with a tag in
-// ARGV[3], only while the value still carries it. 1 moved, 0 not. (An expiry in the past
-// deletes the key: the header is then left alone, or SETRANGE would create it again.)
+// ARGV[3], only while the value still carries it; with a time in ARGV[4], only while the
+// header's expiry is after it (never bringing an expired value back). 1 moved, 0 not. (An
+// expiry in the past deletes the key: the header is then left alone, or SETRANGE would
+// create it again.)
 const TOUCH = new Script(
-  `
+  `${expiredBy(4)}
 if ARGV[3] ~= '' and redis.call('GETRANGE', KEYS[1], 0, ${TAG_BYTES - 1}) ~= ARGV[3] then return 0 end
+if limit ~= '' and expired_by(limit) then return 0 end
 if redis.call('PEXPIREAT', KEYS[1], ARGV[1]) == 0 then return 0 end
 if redis.call('STRLEN', KEYS[1]) >= ${HEADER_BYTES} then redis.call('SETRANGE', KEYS[1], ${TAG_BYTES}, ARGV[2]) end
 return 1
+`,
+  false,
+);
+
+// Deletes the value only while it carries the tag in ARGV[1] (if any) and its header's
+// expiry is at or before ARGV[2] (if any), in one step. 1 deleted, 0 not.
+const DELETE_IF = new Script(
+  `${expiredBy(2)}
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if ARGV[1] ~= '' and redis.call('GETRANGE', KEYS[1], 0, ${TAG_BYTES - 1}) ~= ARGV[1] then return 0 end
+if limit ~= '' and not expired_by(limit) then return 0 end
+return redis.call('DEL', KEYS[1])
 `,
   false,
 );
@@ -510,12 +538,21 @@ class RedisKeyAdapter implements RedisAdapter {
     );
   }
 
-  delete(key: string): Promise<void> {
+  delete(key: string, options: DeleteOptions = {}): Promise<boolean> {
+    const { ifVersion, ifExpiredAt } = options;
     return this.run(
       'delete',
       key,
-      (redisKey) => this.send(redisKey, false, ['DEL', redisKey]),
-      () => undefined,
+      (redisKey) =>
+        ifVersion === undefined && ifExpiredAt === undefined
+          ? this.send(redisKey, false, ['DEL', redisKey])
+          : DELETE_IF.run(
+              this.send,
+              redisKey,
+              ifVersion === undefined ? '' : Buffer.from(ifVersion, 'hex'),
+              ifExpiredAt === undefined ? '' : String(ifExpiredAt),
+            ),
+      (deleted) => Number(deleted) === 1,
     );
   }
 
@@ -564,17 +601,19 @@ class RedisKeyAdapter implements RedisAdapter {
       (redisKey) => {
         const at = redisTime(expiresAt);
         const tag = options.ifVersion === undefined ? '' : Buffer.from(options.ifVersion, 'hex');
-        return TOUCH.run(this.send, redisKey, String(at), expiryBytes(at), tag);
+        const liveAt = options.ifLiveAt === undefined ? '' : String(options.ifLiveAt);
+        return TOUCH.run(this.send, redisKey, String(at), expiryBytes(at), tag, liveAt);
       },
       (moved) => Number(moved) === 1,
     );
   }
 
-  move(from: string, to: string): Promise<boolean> {
+  move(from: string, to: string, options: MoveOptions = {}): Promise<boolean> {
+    const { ifVersion } = options;
     return this.run('move', from, async (source) => {
       assertValidKey(to);
       const target = this.prefix + to;
-      if (!isCluster(this.client)) {
+      if (!isCluster(this.client) && ifVersion === undefined) {
         try {
           await this.send(source, false, ['RENAME', source, target]);
           return true;
@@ -583,19 +622,25 @@ class RedisKeyAdapter implements RedisAdapter {
           throw error;
         }
       }
-      // Keys in different cluster slots cannot be renamed: copy, then delete.
+      // Keys in different cluster slots cannot be renamed, and a guarded rename would need
+      // both keys in one script: copy, then delete the source only while it is the version
+      // copied (the copy goes again if it is not).
       const [expiry, data] = (await Promise.all([
         this.send(source, true, ['PEXPIRETIME', source]),
         this.send(source, true, ['GET', source]),
       ])) as [number, Buffer | null];
       if (data === null) return false;
+      const tag = hasHeader(data) ? data.subarray(0, TAG_BYTES) : Buffer.alloc(0);
+      if (ifVersion !== undefined && tag.toString('hex') !== ifVersion) return false;
       await this.send(
         target,
         false,
         expiry >= 0 ? ['SET', target, data, 'PXAT', String(expiry)] : ['SET', target, data],
       );
-      await this.send(source, false, ['DEL', source]);
-      return true;
+      const deleted = await DELETE_IF.run(this.send, source, tag, '');
+      if (Number(deleted) === 1) return true;
+      await this.send(target, false, ['DEL', target]);
+      return false;
     });
   }
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createSessionStore, sessionKey } from '@sessionfs/core';
+import { createSessionStore, redactKey, sessionKey } from '@sessionfs/core';
 import { RedisServer } from '@sessionfs/test-redis-server';
 import { createClient } from 'redis';
 import { afterAll, expect, it, vi } from 'vitest';
@@ -42,10 +42,12 @@ it('sets aside a value under its prefix that it did not write, instead of servin
   try {
     await direct.set(`${prefix}${sessionKey('visitor')}`, '{"user":"mallory"}');
     expect(await store.get('visitor')).toBeNull();
+    // Logged by its shortened key only: a session id is a bearer secret.
     expect(logger.warn).toHaveBeenCalledWith(
-      expect.objectContaining({ sessionId: 'visitor' }),
+      expect.objectContaining({ key: redactKey(sessionKey('visitor')) }),
       expect.stringContaining('set aside'),
     );
+    expect(JSON.stringify(logger.warn.mock.calls)).not.toContain(sessionKey('visitor'));
     expect(await direct.exists(`${prefix}${sessionKey('visitor')}`)).toBe(0);
   } finally {
     direct.destroy();

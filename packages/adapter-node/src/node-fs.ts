@@ -1,0 +1,40 @@
+import type * as nodeFs from 'node:fs';
+
+/** The part of `node:fs/promises` the adapter uses. */
+export type NodeFsPromises = Pick<
+  typeof nodeFs.promises,
+  | 'mkdir'
+  | 'open'
+  | 'opendir'
+  | 'rename'
+  | 'stat'
+  | 'lstat'
+  | 'link'
+  | 'unlink'
+  | 'utimes'
+  | 'lutimes'
+>;
+
+/**
+ * The part of `node:fs` the adapter uses: the promise API, and the synchronous calls of
+ * its fast paths. A memfs `Volume` provides it too.
+ */
+export type NodeFs = Pick<
+  typeof nodeFs,
+  | 'openSync'
+  | 'fstatSync'
+  | 'readSync'
+  | 'readFileSync'
+  | 'writeSync'
+  | 'futimesSync'
+  | 'fsyncSync'
+  | 'closeSync'
+  | 'renameSync'
+  | 'linkSync'
+  | 'unlinkSync'
+  | 'mkdirSync'
+  | 'statSync'
+  | 'lstatSync'
+  | 'utimesSync'
+  | 'lutimesSync'
+> & { promises: NodeFsPromises };

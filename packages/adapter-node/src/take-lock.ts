@@ -1,0 +1,176 @@
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ErrorCodes, SessionStoreError } from '@sessionfs/core';
+import { errnoCode } from './fs-errors.js';
+import type { NodeFs } from './node-fs.js';
+import { PROCESS_TOKEN } from './temp-names.js';
+
+/** The lock file's name: a dot-name, so never a key, never listed. */
+export const TAKE_LOCK_NAME = '.sessionfs-take.lock';
+/** How long an acquirer waits for another process's lock before giving up (`ERR_BUSY`). */
+const WAIT_MS = 100;
+/** A lock untouched this long belongs to a process that died or froze. */
+const STALE_MS = 30_000;
+/** A holder touches its lock this often, so that a long reap is not taken for a dead one. */
+const REFRESH_MS = 10_000;
+const HOST = hostname();
+
+/**
+ * The lock that takers of one directory share across processes. A taker is whoever moves
+ * a session file away to remove or set aside exactly what it checked (the reaper, a read
+ * that found an expired or corrupt record); two takers working on one key at once could
+ * remove each other's files. Writers, readers and touches never take it.
+ *
+ * It is a file created with `O_EXCL` that holds its owner (pid, host, token). It is held
+ * while takes follow each other, and released as soon as a turn of the event loop passes
+ * without one, so that the reaper of another process can take its turn between bursts.
+ * A lock whose owner died (same host, no such pid) or that nobody touched for 30 s is
+ * broken by the next acquirer.
+ */
+export class TakeLock {
+  private readonly path: string;
+  private holders = 0;
+  private held = false;
+  private refreshedAt = 0;
+  private acquiring: Promise<void> | undefined;
+  private releaseScheduled = false;
+
+  constructor(
+    private readonly fs: NodeFs,
+    dir: string,
+  ) {
+    this.path = join(dir, TAKE_LOCK_NAME);
+  }
+
+  /** Waits for the lock (at most a moment), then holds it until {@link release}. */
+  async acquire(): Promise<void> {
+    this.holders += 1;
+    try {
+      if (!this.held) {
+        this.acquiring ??= this.lock().finally(() => {
+          this.acquiring = undefined;
+        });
+        await this.acquiring;
+      } else if (Date.now() - this.refreshedAt > REFRESH_MS) {
+        this.refresh();
+      }
+    } catch (error) {
+      this.holders -= 1;
+      throw error;
+    }
+  }
+
+  /** Gives up one hold; the file goes once a turn passes with no holder. */
+  release(): void {
+    this.holders -= 1;
+    if (this.holders > 0 || this.releaseScheduled) return;
+    this.releaseScheduled = true;
+    setImmediate(() => {
+      this.releaseScheduled = false;
+      if (this.holders === 0) this.unlock();
+    });
+  }
+
+  /** Lets go at once, whoever holds it in this process (the adapter is closing). */
+  close(): void {
+    this.holders = 0;
+    this.unlock();
+  }
+
+  private async lock(): Promise<void> {
+    const deadline = Date.now() + WAIT_MS;
+    for (;;) {
+      try {
+        const fd = this.fs.openSync(this.path, 'wx', 0o600);
+        try {
+          this.fs.writeSync(fd, `${process.pid} ${HOST} ${PROCESS_TOKEN}\n`);
+        } finally {
+          this.fs.closeSync(fd);
+        }
+        this.held = true;
+        this.refreshedAt = Date.now();
+        return;
+      } catch (error) {
+        if (errnoCode(error) !== 'EEXIST') throw error;
+      }
+      if (this.breakIfStale()) continue;
+      if (Date.now() > deadline) {
+        throw new SessionStoreError(
+          ErrorCodes.BUSY,
+          '@sessionfs/adapter-node: another process is reaping this directory',
+        );
+      }
+      await sleep(5);
+    }
+  }
+
+  private refresh(): void {
+    this.refreshedAt = Date.now();
+    try {
+      const now = Date.now() / 1000;
+      this.fs.utimesSync(this.path, now, now);
+    } catch {
+      // Gone: the next acquire creates it again.
+      this.held = false;
+    }
+  }
+
+  private unlock(): void {
+    if (!this.held) return;
+    this.held = false;
+    try {
+      this.fs.unlinkSync(this.path);
+    } catch {
+      // Broken as stale by another process meanwhile: nothing left to remove.
+    }
+  }
+
+  /**
+   * Removes the lock file if its owner is gone, and says whether it did. It is moved to
+   * a name of this process's own first and removed only if it is still the file judged
+   * stale: a fresh lock created meanwhile by a live process is put back.
+   */
+  private breakIfStale(): boolean {
+    let stale: ReturnType<NodeFs['lstatSync']>;
+    let owner: string;
+    try {
+      stale = this.fs.lstatSync(this.path);
+      owner = String(this.fs.readFileSync(this.path, 'utf8'));
+    } catch {
+      // Released meanwhile: try again at once.
+      return true;
+    }
+    if (!isAbandoned(owner, stale.mtimeMs)) return false;
+    const aside = `${this.path}.${PROCESS_TOKEN}.stale`;
+    try {
+      this.fs.renameSync(this.path, aside);
+    } catch {
+      return true;
+    }
+    const moved = this.fs.lstatSync(aside);
+    if (moved.ino !== stale.ino) {
+      try {
+        this.fs.linkSync(aside, this.path);
+      } catch {
+        // Someone holds a newer lock already.
+      }
+    }
+    this.fs.unlinkSync(aside);
+    return true;
+  }
+}
+
+/** Whether the owner recorded in a lock (`pid host token`) can no longer be holding it. */
+function isAbandoned(owner: string, mtimeMs: number): boolean {
+  if (Date.now() - mtimeMs > STALE_MS) return true;
+  const [pid, host] = owner.trim().split(' ');
+  if (host !== HOST || !pid || !/^\d+$/.test(pid)) return false;
+  try {
+    process.kill(Number(pid), 0);
+    return false;
+  } catch (error) {
+    // EPERM: alive, under another user.
+    return errnoCode(error) === 'ESRCH';
+  }
+}
