@@ -5,9 +5,11 @@ import {
   createSessionStore,
   ErrorCodes,
   type FsAdapter,
+  hasErrorCode,
   type SessionStore,
   SessionStoreError,
   type SessionStoreOptions,
+  type StoreLogger,
   sessionKey,
 } from '@sessionfs/core';
 import type { Session } from 'fastify';
@@ -21,7 +23,7 @@ export type EngineOptions = Omit<SessionStoreOptions, 'adapter'>;
  */
 export interface DirectoryStoreOptions
   extends EngineOptions,
-    Pick<NodeAdapterOptions, 'fsync' | 'fileMode' | 'dirMode'> {
+    Pick<NodeAdapterOptions, 'fsync' | 'fileMode' | 'dirMode' | 'access'> {
   /** The session directory, relative to the working directory or absolute. */
   dir: string;
   adapter?: never;
@@ -36,6 +38,7 @@ export interface AdapterStoreOptions extends EngineOptions {
   fsync?: never;
   fileMode?: never;
   dirMode?: never;
+  access?: never;
 }
 
 /** Options of {@link FileSessionStore}: a directory, or an adapter, plus the engine's options. */
@@ -50,10 +53,21 @@ export type StoreCallback = (error?: SessionStoreError | null) => void;
  */
 export type GetCallback = (error: SessionStoreError | null, session?: Session | null) => void;
 
+/** Without a logger, warnings and errors still reach stderr. */
+const stderrLogger: StoreLogger = {
+  warn: (fields, message) => console.warn(message, fields),
+  error: (fields, message) => console.error(message, fields),
+};
+
 /**
  * The `@fastify/session` store of sessionfs: the callback API that `@fastify/session`
  * calls, bound to the promise API of the `@sessionfs/core` engine, which owns every rule
  * (ids, expiry, encoding, caching, reaping).
+ *
+ * Every method takes its callback last and calls it once, asynchronously; without one, it
+ * returns a promise instead. Nothing it does can crash the process: a callback that
+ * throws is logged, and a promise nobody awaits that rejects is logged rather than left
+ * unhandled.
  *
  * `new FileSessionStore('./sessions')` (also exported as `FileStore`) is a drop-in for
  * `@itrocks/fastify-file-session-store`.
@@ -69,29 +83,69 @@ export class FileSessionStore implements FastifySessionStoreContract {
    * adapter that does not store in a directory.
    */
   readonly dir: string | undefined;
+  private readonly logger: StoreLogger;
 
   constructor(options: FileSessionStoreOptions | string) {
-    const { adapter, dir } = openAdapter(typeof options === 'string' ? { dir: options } : options);
-    const engineOptions = typeof options === 'string' ? {} : engineOptionsOf(options);
-    this.engine = createSessionStore<Session>({ ...engineOptions, adapter });
+    const resolved: FileSessionStoreOptions =
+      typeof options === 'string' ? { dir: options } : options;
+    this.logger = resolved?.logger ?? stderrLogger;
+    const { adapter, dir } = openAdapter(resolved, this.logger);
+    this.engine = createSessionStore<Session>({ ...engineOptionsOf(resolved), adapter });
     this.dir = dir;
   }
 
-  get(sessionId: string, callback: GetCallback): void {
-    settle(this.engine.get(sessionId), callback);
+  /**
+   * The session `sessionId`, or `null` when there is none: missing, expired, corrupt, or
+   * an id that no session can have (too long, ill-formed), so that `@fastify/session`
+   * issues a new one rather than fail every request.
+   */
+  get(sessionId: string): Promise<Session | null>;
+  get(sessionId: string, callback: GetCallback): void;
+  get(sessionId: string, callback?: GetCallback): Promise<Session | null> | undefined {
+    const session = this.engine.get(sessionId).catch((error: unknown) => {
+      if (hasErrorCode(error, ErrorCodes.INVALID_ID)) return null;
+      throw error;
+    });
+    return this.answer(session, callback);
   }
 
-  set(sessionId: string, session: Session, callback: StoreCallback): void {
-    settle(this.engine.set(sessionId, session), callback);
+  /**
+   * Stores the session. A new session that holds nothing yet (only its cookie, as
+   * `@fastify/session` saves one with `saveUninitialized: true`) that cannot be stored
+   * (disk full, `maxSessions` reached) is logged and dropped rather than failing a
+   * request that never asked for a session: the visitor gets a new one next time.
+   */
+  set(sessionId: string, session: Session): Promise<void>;
+  set(sessionId: string, session: Session, callback: StoreCallback): void;
+  set(sessionId: string, session: Session, callback?: StoreCallback): Promise<void> | undefined {
+    const saved = this.engine.set(sessionId, session).catch(async (error: unknown) => {
+      if (!holdsNothing(session) || !SessionStoreError.isInstance(error)) throw error;
+      // Dropped only if nothing is stored under the id: an emptied session (a logout that
+      // cleared its fields) must not leave the old one behind.
+      if ((await this.engine.get(sessionId).catch(() => undefined)) !== null) throw error;
+      this.logger.warn(
+        { err: error, code: error.code },
+        '@sessionfs/fastify-session-file: a new, empty session could not be stored; the request goes on without it',
+      );
+    });
+    return this.answer(saved, callback);
   }
 
   /** Moves the expiry of a session that did not change (express-session's optional method). */
-  touch(sessionId: string, session: Session, callback: StoreCallback): void {
-    settle(this.engine.touch(sessionId, session), callback);
+  touch(sessionId: string, session: Session): Promise<void>;
+  touch(sessionId: string, session: Session, callback: StoreCallback): void;
+  touch(sessionId: string, session: Session, callback?: StoreCallback): Promise<void> | undefined {
+    return this.answer(this.engine.touch(sessionId, session), callback);
   }
 
-  destroy(sessionId: string, callback: StoreCallback): void {
-    settle(this.engine.destroy(sessionId), callback);
+  /** Removes the session; an id that no session can have has nothing to remove. */
+  destroy(sessionId: string): Promise<void>;
+  destroy(sessionId: string, callback: StoreCallback): void;
+  destroy(sessionId: string, callback?: StoreCallback): Promise<void> | undefined {
+    const destroyed = this.engine.destroy(sessionId).catch((error: unknown) => {
+      if (!hasErrorCode(error, ErrorCodes.INVALID_ID)) throw error;
+    });
+    return this.answer(destroyed, callback);
   }
 
   /**
@@ -113,13 +167,64 @@ export class FileSessionStore implements FastifySessionStoreContract {
   close(): Promise<void> {
     return this.engine.close();
   }
+
+  /**
+   * Hands the outcome of `pending` to `callback`, once; without a callback, returns it as
+   * a promise that the caller may ignore: a rejection is then logged, not unhandled.
+   */
+  private answer<T>(
+    pending: Promise<T>,
+    callback: ((error: SessionStoreError | null, value?: T) => void) | undefined,
+  ): Promise<T> | undefined {
+    const settled = pending.catch((error: unknown) => {
+      throw asStoreError(error);
+    });
+    if (callback === undefined) {
+      settled.catch((error: unknown) => {
+        this.logger.debug?.({ err: error }, '@sessionfs/fastify-session-file: store call failed');
+      });
+      return settled;
+    }
+    settled.then(
+      (value) => this.call(callback, null, value),
+      (error: SessionStoreError) => this.call(callback, error),
+    );
+    return undefined;
+  }
+
+  /** Calls a caller's callback; if it throws, the exception is logged, never unhandled. */
+  private call<T>(
+    callback: (error: SessionStoreError | null, value?: T) => void,
+    error: SessionStoreError | null,
+    value?: T,
+  ): void {
+    try {
+      if (error !== null) callback(error);
+      else if (value === undefined) callback(null);
+      else callback(null, value);
+    } catch (thrown) {
+      this.logger.error(
+        { err: thrown },
+        '@sessionfs/fastify-session-file: a session store callback threw',
+      );
+    }
+  }
 }
 
 /** `FileSessionStore` under the name `@itrocks/fastify-file-session-store` users know. */
 export const FileStore = FileSessionStore;
 export type FileStore = FileSessionStore;
 
-function openAdapter(options: FileSessionStoreOptions): {
+/** Whether a session holds nothing but its cookie: `@fastify/session`'s new session. */
+function holdsNothing(session: Session): boolean {
+  for (const field of Object.keys(session)) if (field !== 'cookie') return false;
+  return true;
+}
+
+function openAdapter(
+  options: FileSessionStoreOptions,
+  logger: StoreLogger,
+): {
   adapter: FsAdapter;
   dir: string | undefined;
 } {
@@ -133,36 +238,23 @@ function openAdapter(options: FileSessionStoreOptions): {
     const { dir } = options.adapter as { dir?: unknown };
     return { adapter: options.adapter, dir: typeof dir === 'string' ? dir : undefined };
   }
-  const { dir, fsync, fileMode, dirMode } = options as DirectoryStoreOptions;
+  const { dir, fsync, fileMode, dirMode, access } = options as DirectoryStoreOptions;
   const adapter = createNodeAdapter({
     dir,
+    warn: (message) => logger.warn({}, message),
     ...(fsync === undefined ? {} : { fsync }),
     ...(fileMode === undefined ? {} : { fileMode }),
     ...(dirMode === undefined ? {} : { dirMode }),
+    ...(access === undefined ? {} : { access }),
   });
   return { adapter, dir: adapter.dir };
 }
 
 /** The options that belong to the engine, without those that chose the adapter. */
 function engineOptionsOf(options: FileSessionStoreOptions): EngineOptions {
-  const { adapter, dir, fsync, fileMode, dirMode, ...engine } = options as EngineOptions &
+  const { adapter, dir, fsync, fileMode, dirMode, access, ...engine } = options as EngineOptions &
     Partial<NodeAdapterOptions> & { adapter?: FsAdapter };
   return engine;
-}
-
-/**
- * Hands the outcome of `pending` to a Node-style callback, once. The engine's methods
- * reject rather than throw, so no error reaches the caller as a synchronous throw; a
- * callback that throws is not called a second time with its own exception.
- */
-function settle<T>(
-  pending: Promise<T>,
-  callback: (error: SessionStoreError | null, value?: T) => void,
-): void {
-  pending.then(
-    (value) => callback(null, value),
-    (error: unknown) => callback(asStoreError(error)),
-  );
 }
 
 /** The engine rejects with `SessionStoreError` only; anything else is a bug worth wrapping. */

@@ -10,7 +10,9 @@ export const DEFAULT_SESSIONS_DIR = './sessions';
 /**
  * Options of {@link fastifySessionFile}: those of `@fastify/session` (`secret`, `cookie`,
  * `cookieName`, `rolling`, `saveUninitialized`, …), with `store` describing where the
- * sessions go, and `cookieParser` for `@fastify/cookie`.
+ * sessions go, and `cookieParser` for `@fastify/cookie`. Unlike `@fastify/session`'s,
+ * the plugin's `saveUninitialized` defaults to `false`: a session is stored once the app
+ * puts something in it.
  */
 export interface FastifySessionFileOptions extends Omit<FastifySessionOptions, 'store'> {
   /**
@@ -47,7 +49,9 @@ const plugin: FastifyPluginAsync<FastifySessionFileOptions> = async (fastify, op
     if (!fastify.hasPlugin('@fastify/cookie')) {
       await fastify.register(fastifyCookie, cookieParser ?? {});
     }
-    await fastify.register(fastifySession, { ...session, store });
+    // An empty session is not stored unless the app asks: a request without a cookie
+    // (a health check, a crawler, a flood) then costs no file.
+    await fastify.register(fastifySession, { saveUninitialized: false, ...session, store });
   } catch (error) {
     if (owned) await store.close();
     throw error;

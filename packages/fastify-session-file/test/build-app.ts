@@ -34,6 +34,11 @@ export interface Backend {
   cleanup(): Promise<void>;
 }
 
+/** Records only: dot-names are the adapter's own (its take lock, temp files). */
+function withoutDotNames(names: string[]): string[] {
+  return names.filter((name) => !name.startsWith('.'));
+}
+
 /** The two backends every Fastify-level behaviour runs against. */
 export const backends: Record<'node' | 'memory', () => Promise<Backend>> = {
   async node() {
@@ -41,7 +46,7 @@ export const backends: Record<'node' | 'memory', () => Promise<Backend>> = {
     const dir = join(root, 'sessions');
     return {
       store: { dir, reapInterval: false },
-      files: () => readdir(dir).catch(() => []),
+      files: async () => withoutDotNames(await readdir(dir).catch(() => [])),
       exists: (path) => existsSync(path),
       write: (path, data) => writeFile(path, data),
       cleanup: () => rm(root, { recursive: true, force: true }),
@@ -53,7 +58,7 @@ export const backends: Record<'node' | 'memory', () => Promise<Backend>> = {
       store: { adapter, reapInterval: false },
       files: async () =>
         adapter.volume.existsSync(adapter.dir)
-          ? (adapter.volume.readdirSync(adapter.dir) as string[])
+          ? withoutDotNames(adapter.volume.readdirSync(adapter.dir) as string[])
           : [],
       exists: (path) => adapter.volume.existsSync(path),
       write: async (path, data) => adapter.volume.writeFileSync(path, data),
