@@ -28,6 +28,12 @@ export const SIZE = {
     operations: large ? 15_000 : 1_500,
     budgetMs: large ? 600_000 : 90_000,
   },
+  reaperRace: {
+    /** How long the writer keeps sessions alive beside the looping reaper, in ms. */
+    durationMs: large ? 60_000 : 8_000,
+    /** Sessions it keeps alive at once. */
+    ids: 40,
+  },
   model: {
     /** Random operation sequences per adapter and cache mode. */
     runs: large ? 2_000 : 200,
