@@ -67,24 +67,6 @@ export function assertSafeDirectory(
   }
 }
 
-/** Checks the directory if it exists. */
-export function checkDirectoryIfPresent(
-  dir: string,
-  statSync: (path: string) => Stats,
-  access: DirectoryAccess,
-  warn: WarnFn,
-): void {
-  let stats: Stats;
-  try {
-    stats = statSync(dir);
-  } catch {
-    // Missing (created later with the adapter's mode), or unreachable: then every
-    // operation reports why.
-    return;
-  }
-  assertSafeDirectory(dir, stats, access, warn);
-}
-
 function quote(path: string): string {
   return /^[\w@%+=:,./-]+$/.test(path) ? path : `'${path.replaceAll("'", "'\\''")}'`;
 }

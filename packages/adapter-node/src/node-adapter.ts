@@ -22,12 +22,7 @@ import {
   type WriteOptions,
   type WriteResult,
 } from '@sessionfs/core';
-import {
-  assertSafeDirectory,
-  checkDirectoryIfPresent,
-  type DirectoryAccess,
-  type WarnFn,
-} from './directory-safety.js';
+import { assertSafeDirectory, type DirectoryAccess, type WarnFn } from './directory-safety.js';
 import { retryOnFdPressure } from './fd-pressure.js';
 import { asynchronousCalls, type FileCalls, synchronousCalls } from './file-calls.js';
 import { errnoCode, toStoreError } from './fs-errors.js';
@@ -156,8 +151,14 @@ class DirectoryAdapter implements NodeAdapter {
   private readonly fsync: boolean;
   private readonly fileMode: number;
   private readonly dirMode: number;
-  /** Checks the directory's owner and mode, where other users can reach it. */
-  private readonly checkDirectory: ((stats: Stats) => void) | undefined;
+  /**
+   * Checks the directory's owner and mode, where other users can reach it; cleared once
+   * the directory was found safe. Until then every call checks it again: it may be created
+   * later, by this adapter or by someone else.
+   */
+  private checkDirectory: ((stats: Stats) => void) | undefined;
+  /** Files and directory get their mode set explicitly: a umask would take group write. */
+  private readonly sharedWithGroup: boolean;
   /** Read, stat, touch and delete synchronously. */
   private readonly syncReads: boolean;
   /** Write synchronously too. */
@@ -181,8 +182,9 @@ class DirectoryAdapter implements NodeAdapter {
         "@sessionfs/adapter-node: option `access` must be 'owner' or 'group'",
       );
     }
-    this.fileMode = options.fileMode ?? (access === 'group' ? 0o660 : 0o600);
-    this.dirMode = options.dirMode ?? (access === 'group' ? 0o770 : 0o700);
+    this.sharedWithGroup = access === 'group';
+    this.fileMode = options.fileMode ?? (this.sharedWithGroup ? 0o660 : 0o600);
+    this.dirMode = options.dirMode ?? (this.sharedWithGroup ? 0o770 : 0o700);
     const sync = options.sync ?? 'auto';
     if (sync !== 'auto' && sync !== 'all' && sync !== 'none') {
       throw new SessionStoreError(
@@ -197,7 +199,7 @@ class DirectoryAdapter implements NodeAdapter {
     if (this.fs === nodeFs) {
       const warn = options.warn ?? ((message: string) => process.emitWarning(message));
       this.checkDirectory = (stats) => assertSafeDirectory(this.dir, stats, access, warn);
-      checkDirectoryIfPresent(this.dir, (path) => nodeFs.statSync(path), access, warn);
+      this.checkDirectoryOnce();
     }
   }
 
@@ -286,6 +288,7 @@ class DirectoryAdapter implements NodeAdapter {
   async *list(prefix: string): AsyncIterable<string> {
     this.assertOpen();
     assertValidPrefix(prefix);
+    this.checkDirectoryOnce();
     const directory = await this.openDirectory('list');
     if (directory === undefined) return;
     try {
@@ -365,6 +368,7 @@ class DirectoryAdapter implements NodeAdapter {
 
   async cleanup(olderThanMs: number): Promise<number> {
     this.assertOpen();
+    this.checkDirectoryOnce();
     const cutoff = Date.now() - olderThanMs;
     let removed = 0;
     const directory = await this.openDirectory('clean up');
@@ -507,7 +511,27 @@ class DirectoryAdapter implements NodeAdapter {
   private pathOf(key: string): string {
     this.assertOpen();
     assertValidKey(key);
+    if (this.checkDirectory) this.checkDirectoryOnce();
     return join(this.dir, key);
+  }
+
+  /**
+   * Checks the directory if it exists now, and never again once it was found safe. A
+   * missing one is checked again on the next call: whoever creates it, this adapter or
+   * another user, what it turns out to be is checked before it is used.
+   */
+  private checkDirectoryOnce(): void {
+    const check = this.checkDirectory;
+    if (!check) return;
+    let stats: Stats;
+    try {
+      stats = this.fs.statSync(this.dir);
+    } catch {
+      // Missing (created later), or unreachable: then every operation reports why.
+      return;
+    }
+    check(stats);
+    this.checkDirectory = undefined;
   }
 
   /**
@@ -591,6 +615,7 @@ class DirectoryAdapter implements NodeAdapter {
       fd = this.fs.openSync(temp, 'wx', this.fileMode);
     }
     try {
+      if (this.sharedWithGroup) this.fs.fchmodSync(fd, this.fileMode);
       let version = '';
       try {
         let written = 0;
@@ -630,6 +655,7 @@ class DirectoryAdapter implements NodeAdapter {
   private async writeTemp(path: string, data: Uint8Array, mtime: number): Promise<WriteResult> {
     const handle = await retryOnFdPressure(() => this.fs.promises.open(path, 'wx', this.fileMode));
     try {
+      if (this.sharedWithGroup) await handle.chmod(this.fileMode);
       await handle.writeFile(data);
       await handle.utimes(Date.now() / 1000, mtime);
       if (this.fsync) await handle.sync();
@@ -656,8 +682,9 @@ class DirectoryAdapter implements NodeAdapter {
    * since the adapter started) is checked again.
    */
   private createDirectory(): void {
-    this.fs.mkdirSync(this.dir, { recursive: true, mode: this.dirMode });
-    this.checkDirectory?.(this.fs.statSync(this.dir));
+    const created = this.fs.mkdirSync(this.dir, { recursive: true, mode: this.dirMode });
+    if (created !== undefined && this.sharedWithGroup) this.fs.chmodSync(this.dir, this.dirMode);
+    this.checkDirectoryOnce();
   }
 
   private async syncDirectory(): Promise<void> {

@@ -27,6 +27,8 @@ export type NodeFs = Pick<
   | 'readFileSync'
   | 'writeSync'
   | 'futimesSync'
+  | 'fchmodSync'
+  | 'chmodSync'
   | 'fsyncSync'
   | 'closeSync'
   | 'renameSync'

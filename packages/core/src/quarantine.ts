@@ -31,7 +31,7 @@ export async function pruneQuarantine(
   for await (const key of adapter.list(CORRUPT_PREFIX)) {
     const at = setAsideAt(key);
     if (at === null) continue;
-    if (at <= now - maxAge) expired.push(key);
+    if (now - at > maxAge) expired.push(key);
     else kept.push({ key, at });
   }
   kept.sort((a, b) => b.at - a.at);

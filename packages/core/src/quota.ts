@@ -30,7 +30,7 @@ export class SessionQuota {
 
   /** Resolves when one more session fits; rejects with `ERR_QUOTA_EXCEEDED` otherwise. */
   async admit(): Promise<void> {
-    if (this.estimate === undefined || this.now() - this.countedAt > RECOUNT_MS) {
+    if (this.estimate === undefined || this.now() - this.countedAt >= RECOUNT_MS) {
       await this.recount();
     }
     if ((this.estimate ?? 0) >= this.maxSessions && this.now() - this.countedAt > CONFIRM_MS) {

@@ -319,10 +319,7 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
     try {
       value = await this.adapter.read(key, { maxBytes: this.maxRecordBytes });
     } catch (error) {
-      if (hasErrorCode(error, ErrorCodes.TOO_LARGE)) {
-        await this.setAside(key, id, `record larger than ${this.maxRecordBytes} bytes`);
-        return null;
-      }
+      if (hasErrorCode(error, ErrorCodes.TOO_LARGE)) return this.setAsideTooLarge(id, key);
       if (hasErrorCode(error, ErrorCodes.FOREIGN_ENTRY)) {
         this.known.delete(id);
         this.logger.warn(
@@ -465,13 +462,13 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
     if (known && known.expiresAt <= now) return;
     // Whatever this store remembers, the adapter moves the expiry only of a record that is
     // live in the medium: another process may have shortened it meanwhile.
-    if (known) {
-      await this.moveExpiry(id, key, expiresAt, known);
-      return;
-    }
     try {
-      await this.adapter.touch?.(key, expiresAt, { ifLiveAt: now });
+      if (known) await this.moveExpiry(id, key, expiresAt, known);
+      else await this.adapter.touch?.(key, expiresAt, { ifLiveAt: now });
     } catch (error) {
+      // A record whose expiry this process may not set (in a directory shared by a group,
+      // a file another user's process wrote) can still be written again.
+      if (hasErrorCode(error, ErrorCodes.PERMISSION)) return this.rewriteExpiry(id, key, expiresAt);
       throw this.failure(error, 'touch');
     }
   }
@@ -787,7 +784,13 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
     known: Known,
   ): Promise<boolean> {
     if (!this.exclusive && known.version === undefined) return false;
-    return this.moveExpiry(id, key, expiresAt, known, known.version);
+    try {
+      return await this.moveExpiry(id, key, expiresAt, known, known.version);
+    } catch (error) {
+      // Not allowed to move this record's expiry (see `touch`): it is written instead.
+      if (hasErrorCode(error, ErrorCodes.PERMISSION)) return false;
+      throw error;
+    }
   }
 
   /** Whether the adapter can hold `expiresAt` itself, so that `touch` can move it there. */
@@ -887,22 +890,48 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
   }
 
   /**
+   * `get` of a record too large to read: it is set aside unread, if it still is too large
+   * (its version from a `stat` then, so that the move is of that very record). One the
+   * `stat` finds small was rewritten since the read (a store never writes a record over
+   * `maxRecordBytes`): it is read again.
+   */
+  private async setAsideTooLarge(id: string, key: string): Promise<S | null> {
+    let stat: AdapterStat | null = null;
+    try {
+      stat = (await this.adapter.stat?.(key)) ?? null;
+    } catch (error) {
+      throw this.failure(error, 'read');
+    }
+    if (stat !== null && stat.size <= this.maxRecordBytes) return this.get(id);
+    if (stat === null && this.adapter.stat) return null;
+    await this.setAside(
+      key,
+      id,
+      `record larger than ${this.maxRecordBytes} bytes`,
+      stat ?? undefined,
+    );
+    return null;
+  }
+
+  /**
    * Moves an unreadable record out of the session namespace, for inspection, and logs it
    * once: once moved, the id reads as missing and is not reported again. Only the record
-   * found is moved: one rewritten since (another process saved the session) stays.
+   * found is moved (the version of `found`, when it has one): one rewritten since (another
+   * process saved the session) stays.
    */
   private async setAside(
     key: string,
     id: string,
     reason: string,
-    value?: StoredValue,
+    found?: StoredValue | AdapterStat,
   ): Promise<void> {
     this.known.delete(id);
     const aside = corruptKey(key, this.now());
     const logged = { key: redactKey(key), setAsideAs: redactKey(aside), reason };
+    const value = found !== undefined && 'data' in found ? found : undefined;
     try {
       if (this.adapter.move) {
-        const version = value ? value.version : (await this.adapter.stat?.(key))?.version;
+        const version = found?.version;
         if (
           !(await this.adapter.move(
             key,
