@@ -53,6 +53,9 @@ export type StoreCallback = (error?: SessionStoreError | null) => void;
  */
 export type GetCallback = (error: SessionStoreError | null, session?: Session | null) => void;
 
+/** At most one line a minute about empty new sessions that could not be stored. */
+const DROPPED_REPORT_MS = 60_000;
+
 /** Without a logger, warnings and errors still reach stderr. */
 const stderrLogger: StoreLogger = {
   warn: (fields, message) => console.warn(message, fields),
@@ -84,6 +87,9 @@ export class FileSessionStore implements FastifySessionStoreContract {
    */
   readonly dir: string | undefined;
   private readonly logger: StoreLogger;
+  /** Empty new sessions dropped since the last line about them, and when that was. */
+  private droppedSinceReport = 0;
+  private reportedDroppedAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: FileSessionStoreOptions | string) {
     const resolved: FileSessionStoreOptions =
@@ -123,10 +129,7 @@ export class FileSessionStore implements FastifySessionStoreContract {
       // Dropped only if nothing is stored under the id: an emptied session (a logout that
       // cleared its fields) must not leave the old one behind.
       if ((await this.engine.get(sessionId).catch(() => undefined)) !== null) throw error;
-      this.logger.warn(
-        { err: error, code: error.code },
-        '@sessionfs/fastify-session-file: a new, empty session could not be stored; the request goes on without it',
-      );
+      this.reportDropped(error);
     });
     return this.answer(saved, callback);
   }
@@ -166,6 +169,22 @@ export class FileSessionStore implements FastifySessionStoreContract {
   /** Stops the reaper and closes the adapter. Idempotent. */
   close(): Promise<void> {
     return this.engine.close();
+  }
+
+  /**
+   * Logs an empty new session that could not be stored: the first, then at most one line
+   * a minute with how many went since, so that a flood does not become a flood of logs.
+   */
+  private reportDropped(error: SessionStoreError): void {
+    this.droppedSinceReport += 1;
+    const now = Date.now();
+    if (now - this.reportedDroppedAt < DROPPED_REPORT_MS) return;
+    this.logger.warn(
+      { err: error, code: error.code, dropped: this.droppedSinceReport },
+      '@sessionfs/fastify-session-file: new, empty sessions could not be stored; their requests went on without them',
+    );
+    this.reportedDroppedAt = now;
+    this.droppedSinceReport = 0;
   }
 
   /**

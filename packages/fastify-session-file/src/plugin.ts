@@ -51,7 +51,11 @@ const plugin: FastifyPluginAsync<FastifySessionFileOptions> = async (fastify, op
     }
     // An empty session is not stored unless the app asks: a request without a cookie
     // (a health check, a crawler, a flood) then costs no file.
-    await fastify.register(fastifySession, { saveUninitialized: false, ...session, store });
+    await fastify.register(fastifySession, {
+      ...session,
+      saveUninitialized: session.saveUninitialized ?? false,
+      store,
+    });
   } catch (error) {
     if (owned) await store.close();
     throw error;
