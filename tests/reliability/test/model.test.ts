@@ -1,6 +1,8 @@
 // Model-based property tests: random sequences of store operations, with a virtual clock
 // for expiry, on every adapter and cache mode, compared step by step with the plain model
 // of test/support/model.ts. fast-check shrinks a failing sequence to a minimal one.
+// To replay a failure, pass the seed and path fast-check printed, and pick the test:
+//   FC_SEED=1037401585 FC_PATH='1674:2:0:2:3:4:4:8:10:11:11:14' npx vitest run test/model.test.ts -t '<test name>'
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -25,6 +27,12 @@ import {
   predict,
 } from './support/operations.js';
 import { SIZE } from './support/size.js';
+
+/** fast-check's seed and path of a failure to replay, from `FC_SEED` and `FC_PATH`. */
+const replay = {
+  ...(process.env.FC_SEED ? { seed: Number(process.env.FC_SEED) } : {}),
+  ...(process.env.FC_PATH ? { path: process.env.FC_PATH } : {}),
+};
 
 const SECOND = 1_000;
 const DAY = 24 * 60 * 60 * SECOND;
@@ -196,7 +204,7 @@ describe.each(backends)('the store over the $name adapter', (backend) => {
           fc.array(operation(space), { maxLength: SIZE.model.maxOperations }),
           (steps) => runSequence(backend, cache, storeCount, steps),
         ),
-        { numRuns: SIZE.model.runs },
+        { numRuns: SIZE.model.runs, ...replay },
       );
     },
     600_000,

@@ -167,9 +167,14 @@ export class StoreModel {
     return count;
   }
 
-  /** Removes expired records; a backend with native expiry needs no scan. */
-  reap(): { scanned: number; removed: number; leftovers: number } {
-    if (this.options.nativeExpiry) return { scanned: 0, removed: 0, leftovers: 0 };
+  /**
+   * Removes expired records; a backend with native expiry needs no scan. Nothing in these
+   * runs is ever set aside, so nothing set aside is removed.
+   */
+  reap(): { scanned: number; removed: number; leftovers: number; setAsideRemoved: number } {
+    if (this.options.nativeExpiry) {
+      return { scanned: 0, removed: 0, leftovers: 0, setAsideRemoved: 0 };
+    }
     const scanned = this.records.size;
     let removed = 0;
     for (const [id, record] of this.records) {
@@ -178,6 +183,6 @@ export class StoreModel {
         removed += 1;
       }
     }
-    return { scanned, removed, leftovers: 0 };
+    return { scanned, removed, leftovers: 0, setAsideRemoved: 0 };
   }
 }
