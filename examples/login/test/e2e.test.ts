@@ -123,9 +123,12 @@ afterAll(async () => {
   if (root) await rm(root, { recursive: true, force: true });
 });
 
-/** The session files in `dir` (none when the directory does not exist yet). */
+/**
+ * The session files in `dir` (none when the directory does not exist yet); dot-names are
+ * the store's own bookkeeping (temp files, the lock its reaper takes for a moment).
+ */
 async function sessionFiles(dir: string): Promise<string[]> {
-  return (await readdir(dir).catch(() => [])).sort();
+  return (await readdir(dir).catch(() => [])).filter((name) => !name.startsWith('.')).sort();
 }
 
 /** The text of the element `selector` names on the page, trimmed. */

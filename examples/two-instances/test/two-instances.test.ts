@@ -27,7 +27,9 @@ const backends: Record<'file' | 'redis', () => Promise<Backend>> = {
     const dir = join(root, 'sessions');
     return {
       env: { SESSION_BACKEND: 'file', SESSIONS_DIR: dir },
-      stored: async () => (await readdir(dir).catch(() => [])).length,
+      // Dot-names are the store's own bookkeeping, not sessions.
+      stored: async () =>
+        (await readdir(dir).catch(() => [])).filter((name) => !name.startsWith('.')).length,
       cleanup: () => rm(root, { recursive: true, force: true }),
     };
   },

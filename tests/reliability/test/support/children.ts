@@ -60,12 +60,17 @@ export async function waitFor(condition: () => boolean, timeoutMs: number): Prom
   return true;
 }
 
+/** The take lock a reaper holds for a moment, and files held by a take under way. */
+const BOOKKEEPING = /^\.(sessionfs-take\.lock|.*\.held)$/;
+
 /** What a session directory holds, by kind of entry. */
 export async function directoryContents(dir: string) {
   const names = (await readdir(dir)).sort();
   return {
     sessions: names.filter((name) => name.startsWith('s.')),
     temps: names.filter((name) => name.startsWith('.') && name.endsWith('.tmp')),
-    others: names.filter((name) => !name.startsWith('s.') && !/^\..*\.tmp$/.test(name)),
+    others: names.filter(
+      (name) => !name.startsWith('s.') && !/^\..*\.tmp$/.test(name) && !BOOKKEEPING.test(name),
+    ),
   };
 }
