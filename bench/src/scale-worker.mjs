@@ -2,14 +2,29 @@
 // speed and the event-loop delay while it ran. Usage: node scale-worker.mjs <dir>
 // With `--floor <count>` it instead removes up to <count> expired files with the plainest
 // synchronous loop (readdir, statSync, unlinkSync): what the disk allows, for comparison.
-import { opendirSync, statSync, unlinkSync } from 'node:fs';
+// With `--take-floor <count>`, the plainest loop that removes only the very file it found
+// expired, as the reaper must (lstat, rename to a held name, lstat, unlink): what the disk
+// allows for that.
+import { lstatSync, opendirSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createNodeAdapter } from '@sessionfs/adapter-node';
 import { createSessionStore } from '@sessionfs/core';
 
 const [dir, flag, limitText] = process.argv.slice(2);
-if (flag === '--floor') {
+const removals = {
+  '--floor': (path) => {
+    unlinkSync(path);
+  },
+  '--take-floor': (path, checked) => {
+    const held = `${path}.held`;
+    renameSync(path, held);
+    if (lstatSync(held).ino === checked.ino) unlinkSync(held);
+  },
+};
+if (flag in removals) {
+  const remove = removals[flag];
+  const check = flag === '--floor' ? statSync : lstatSync;
   const limit = Number(limitText);
   const now = Date.now();
   const listing = opendirSync(dir, { bufferSize: 256 });
@@ -20,9 +35,11 @@ if (flag === '--floor') {
     entry !== null && removed < limit;
     entry = listing.readSync()
   ) {
+    if (entry.name.startsWith('.')) continue;
     const path = join(dir, entry.name);
-    if (statSync(path).mtimeMs > now) continue;
-    unlinkSync(path);
+    const checked = check(path);
+    if (checked.mtimeMs > now) continue;
+    remove(path, checked);
     removed += 1;
   }
   const seconds = (performance.now() - started) / 1000;

@@ -27,7 +27,7 @@ import { retryOnFdPressure } from './fd-pressure.js';
 import { asynchronousCalls, type FileCalls, synchronousCalls } from './file-calls.js';
 import { errnoCode, toStoreError } from './fs-errors.js';
 import type { NodeFs } from './node-fs.js';
-import { TakeLock } from './take-lock.js';
+import { TAKE_LOCK_NAME, TakeLock } from './take-lock.js';
 import { HELD_NAME, heldNameFor, TEMP_NAME, tempNameFor } from './temp-names.js';
 
 export type { DirectoryAccess, WarnFn } from './directory-safety.js';
@@ -166,6 +166,8 @@ class DirectoryAdapter implements NodeAdapter {
   /** Stat, rename, link, unlink and times, as `syncReads` says. */
   private readonly calls: FileCalls;
   private readonly takeLock: TakeLock;
+  /** The take lock's file: while it is absent, no file is held by a take. */
+  private readonly takeLockPath: string;
   private closed = false;
   /** Synchronous calls made since the event loop last turned. */
   private callsThisTurn = 0;
@@ -196,6 +198,7 @@ class DirectoryAdapter implements NodeAdapter {
     this.syncWrites = sync === 'all';
     this.calls = this.syncReads ? synchronousCalls(this.fs) : asynchronousCalls(this.fs);
     this.takeLock = new TakeLock(this.fs, this.dir);
+    this.takeLockPath = join(this.dir, TAKE_LOCK_NAME);
     if (this.fs === nodeFs) {
       const warn = options.warn ?? ((message: string) => process.emitWarning(message));
       this.checkDirectory = (stats) => assertSafeDirectory(this.dir, stats, access, warn);
@@ -206,33 +209,36 @@ class DirectoryAdapter implements NodeAdapter {
   /**
    * Reads the file of `key`. While a take (see `takeIf`) holds it under its held name for
    * a moment, the file is read there: a session being checked by the reaper of another
-   * process is still found.
+   * process is still found. Takes happen only under the take lock, so a read that finds
+   * nothing looks under the held name only while the lock exists, and otherwise at the
+   * key once more: a take that ended since the first look has put the file back.
    */
   async read(key: string, options: ReadOptions = {}): Promise<StoredValue | null> {
     const path = this.pathOf(key);
-    const held = join(this.dir, heldNameFor(key));
     const { maxBytes } = options;
     if (this.syncReads) {
       await this.shareTheLoop();
       try {
-        return (
-          this.readNow(path, key, maxBytes) ??
-          this.readNow(held, key, maxBytes) ??
-          this.readNow(path, key, maxBytes) ??
-          null
-        );
+        const value = this.readNow(path, key, maxBytes);
+        if (value !== undefined) return value;
+        if (this.fs.lstatSync(this.takeLockPath, { throwIfNoEntry: false }) !== undefined) {
+          const held = this.readIfPresent(join(this.dir, heldNameFor(key)), key, maxBytes);
+          if (held !== undefined) return held;
+        }
+        return this.readIfPresent(path, key, maxBytes) ?? null;
       } catch (error) {
         // Out of descriptors: take the path that waits for one instead of failing.
         if (!isFdPressure(error)) throw toStoreError(error, 'read', path, key);
       }
     }
     try {
-      return (
-        (await this.readLater(path, key, maxBytes)) ??
-        (await this.readLater(held, key, maxBytes)) ??
-        (await this.readLater(path, key, maxBytes)) ??
-        null
-      );
+      const value = await this.readLater(path, key, maxBytes);
+      if (value !== undefined) return value;
+      if ((await this.calls.lstat(this.takeLockPath)) !== undefined) {
+        const held = await this.readLater(join(this.dir, heldNameFor(key)), key, maxBytes);
+        if (held !== undefined) return held;
+      }
+      return (await this.readLater(path, key, maxBytes)) ?? null;
     } catch (error) {
       throw toStoreError(error, 'read', path, key);
     }
@@ -278,7 +284,11 @@ class DirectoryAdapter implements NodeAdapter {
     if (this.syncReads) await this.shareTheLoop();
     try {
       const removed = await this.calls.unlink(path);
-      await this.calls.unlink(join(this.dir, heldNameFor(key)));
+      // A missing entry seen by lstat is as good as a failed unlink at that moment, and
+      // costs no exception.
+      const held = join(this.dir, heldNameFor(key));
+      if ((await this.calls.lstat(held)) !== undefined) await this.calls.unlink(held);
+      if ((await this.calls.lstat(path)) === undefined) return removed;
       return (await this.calls.unlink(path)) || removed;
     } catch (error) {
       throw toStoreError(error, 'delete', path, key);
@@ -314,9 +324,12 @@ class DirectoryAdapter implements NodeAdapter {
   async stat(key: string): Promise<AdapterStat | null> {
     const path = this.pathOf(key);
     try {
+      // As `read` looks: under the held name while a take may be under way.
       const stats =
         (await this.calls.lstat(path)) ??
-        (await this.calls.lstat(join(this.dir, heldNameFor(key)))) ??
+        ((await this.calls.lstat(this.takeLockPath)) === undefined
+          ? undefined
+          : await this.calls.lstat(join(this.dir, heldNameFor(key)))) ??
         (await this.calls.lstat(path));
       return stats?.isFile() ? describe(stats) : null;
     } catch (error) {
@@ -420,25 +433,9 @@ class DirectoryAdapter implements NodeAdapter {
   private async takeIf(key: string, condition: Condition, to?: string): Promise<boolean> {
     const path = this.pathOf(key);
     const held = join(this.dir, heldNameFor(key));
-    if (this.syncReads) await this.shareTheLoop();
     try {
-      const checked = await this.calls.lstat(path);
-      if (checked === undefined || !checked.isFile() || !condition(checked)) return false;
-      await this.takeLock.acquire();
-      try {
-        if (!(await this.calls.rename(path, held))) return false;
-        const taken = await this.calls.lstat(held);
-        // Removed meanwhile by an unconditional delete.
-        if (taken === undefined) return false;
-        if (taken.ino === checked.ino && taken.isFile() && condition(taken)) {
-          return await (to === undefined ? this.calls.unlink(held) : this.calls.rename(held, to));
-        }
-        await this.calls.link(held, path);
-        await this.calls.unlink(held);
-        return false;
-      } finally {
-        this.takeLock.release();
-      }
+      if (this.syncReads) await this.shareTheLoop();
+      return await runTake(takeSteps(this.calls, this.takeLock, path, held, condition, to));
     } catch (error) {
       throw toStoreError(error, to === undefined ? 'delete' : 'move', path, key);
     }
@@ -565,6 +562,20 @@ class DirectoryAdapter implements NodeAdapter {
     } finally {
       this.fs.closeSync(fd);
     }
+  }
+
+  /**
+   * {@link readNow} of a path that is most often missing (a held name, a key read again),
+   * after an `lstat`, which costs no exception when there is nothing: a failed `open`
+   * builds one, several times the cost of the call.
+   */
+  private readIfPresent(
+    path: string,
+    key: string,
+    maxBytes: number | undefined,
+  ): StoredValue | undefined {
+    if (this.fs.lstatSync(path, { throwIfNoEntry: false }) === undefined) return undefined;
+    return this.readNow(path, key, maxBytes);
   }
 
   /** The read through the thread pool, as {@link readNow} does it. */
@@ -695,6 +706,63 @@ class DirectoryAdapter implements NodeAdapter {
       await handle.close();
     }
   }
+}
+
+/**
+ * The steps of `takeIf`, each a call whose result comes back to the generator: with
+ * synchronous calls they run in one go, with no turn of the microtask queue between them,
+ * which made the reaper a third faster than awaiting each.
+ */
+function* takeSteps(
+  calls: FileCalls,
+  lock: TakeLock,
+  path: string,
+  held: string,
+  condition: Condition,
+  to: string | undefined,
+): Generator<unknown, boolean, unknown> {
+  const checked = (yield calls.lstat(path)) as Stats | undefined;
+  if (checked === undefined || !checked.isFile() || !condition(checked)) return false;
+  yield lock.acquire();
+  try {
+    if (!(yield calls.rename(path, held))) return false;
+    const taken = (yield calls.lstat(held)) as Stats | undefined;
+    // Removed meanwhile by an unconditional delete.
+    if (taken === undefined) return false;
+    if (taken.ino === checked.ino && taken.isFile() && condition(taken)) {
+      return (yield to === undefined ? calls.unlink(held) : calls.rename(held, to)) as boolean;
+    }
+    yield calls.link(held, path);
+    yield calls.unlink(held);
+    return false;
+  } finally {
+    lock.release();
+  }
+}
+
+/**
+ * Runs steps that yield call results: a synchronous result goes back at once, a promise
+ * (the lock while another process holds it, or every call through the thread pool) once
+ * settled, its rejection thrown into the steps so that they release what they hold.
+ */
+async function runTake(steps: Generator<unknown, boolean, unknown>): Promise<boolean> {
+  let step = steps.next();
+  while (!step.done) {
+    const value = step.value;
+    if (!(value instanceof Promise)) {
+      step = steps.next(value);
+      continue;
+    }
+    let settled: unknown;
+    try {
+      settled = await value;
+    } catch (error) {
+      step = steps.throw(error);
+      continue;
+    }
+    step = steps.next(settled);
+  }
+  return step.value;
 }
 
 function isFdPressure(error: unknown): boolean {

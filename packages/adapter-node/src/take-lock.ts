@@ -14,6 +14,13 @@ const WAIT_MS = 100;
 const STALE_MS = 30_000;
 /** A holder touches its lock this often, so that a long reap is not taken for a dead one. */
 const REFRESH_MS = 10_000;
+/**
+ * How long the lock is kept after the last take, for the next one: a reaper's takes come
+ * in bursts (one per listed file) with pauses between them for the listing and for the
+ * event loop, and creating the lock file anew for each burst cost the reaper a tenth of
+ * its speed. Short enough for other processes' reapers, which wait up to `WAIT_MS`.
+ */
+const LINGER_MS = 20;
 const HOST = hostname();
 
 /**
@@ -23,8 +30,8 @@ const HOST = hostname();
  * remove each other's files. Writers, readers and touches never take it.
  *
  * It is a file created with `O_EXCL` that holds its owner (pid, host, token). It is held
- * while takes follow each other, and released as soon as a turn of the event loop passes
- * without one, so that the reaper of another process can take its turn between bursts.
+ * while takes follow each other, and released once none came for a few milliseconds, so
+ * that the reaper of another process can take its turn.
  * A lock whose owner died (same host, no such pid) or that nobody touched for 30 s is
  * broken by the next acquirer.
  */
@@ -34,7 +41,7 @@ export class TakeLock {
   private held = false;
   private refreshedAt = 0;
   private acquiring: Promise<void> | undefined;
-  private releaseScheduled = false;
+  private releaseTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly fs: NodeFs,
@@ -43,38 +50,43 @@ export class TakeLock {
     this.path = join(dir, TAKE_LOCK_NAME);
   }
 
-  /** Waits for the lock (at most a moment), then holds it until {@link release}. */
-  async acquire(): Promise<void> {
+  /**
+   * Holds the lock until {@link release}: at once (resolving nothing, no promise) while
+   * this process holds it already, else once created, after a wait of at most a moment.
+   */
+  acquire(): Promise<void> | undefined {
     this.holders += 1;
-    try {
-      if (!this.held) {
-        this.acquiring ??= this.lock().finally(() => {
-          this.acquiring = undefined;
-        });
-        await this.acquiring;
-      } else if (Date.now() - this.refreshedAt > REFRESH_MS) {
-        this.refresh();
-      }
-    } catch (error) {
+    if (this.held && Date.now() - this.refreshedAt > REFRESH_MS) this.refresh();
+    if (this.held) return undefined;
+    this.acquiring ??= this.lock().finally(() => {
+      this.acquiring = undefined;
+    });
+    return this.acquiring.catch((error: unknown) => {
       this.holders -= 1;
       throw error;
-    }
+    });
   }
 
-  /** Gives up one hold; the file goes once a turn passes with no holder. */
+  /** Gives up one hold; the file goes once no take came for {@link LINGER_MS}. */
   release(): void {
     this.holders -= 1;
-    if (this.holders > 0 || this.releaseScheduled) return;
-    this.releaseScheduled = true;
-    setImmediate(() => {
-      this.releaseScheduled = false;
-      if (this.holders === 0) this.unlock();
-    });
+    if (this.holders > 0) return;
+    if (this.releaseTimer) this.releaseTimer.refresh();
+    else {
+      this.releaseTimer = setTimeout(() => {
+        this.releaseTimer = undefined;
+        if (this.holders === 0) this.unlock();
+      }, LINGER_MS);
+      // A held lock never keeps the process alive: one left by an exit is broken as stale.
+      this.releaseTimer.unref();
+    }
   }
 
   /** Lets go at once, whoever holds it in this process (the adapter is closing). */
   close(): void {
     this.holders = 0;
+    clearTimeout(this.releaseTimer);
+    this.releaseTimer = undefined;
     this.unlock();
   }
 
