@@ -89,32 +89,22 @@ export function describeConditional<A extends FsAdapter>(
 
     it('a conditional delete never removes a write that lands while it runs', async () => {
       const adapter = get();
-      const deadline = Date.now() + raceMs;
-      let rounds = 0;
-      for (; Date.now() < deadline && rounds < 2_000; rounds += 1) {
-        const base = Date.now();
-        const key = `race-${rounds % 8}`;
+      await race(raceMs, async (key, base, round) => {
         await adapter.write(key, bytes('old'), { expiresAt: base + 60_000 });
-        const fresh = bytes(`new-${rounds}`);
         // The delete removes only values expired by base + 90 s; the write is live well past.
         const [, removed] = await Promise.all([
-          adapter.write(key, fresh, { expiresAt: base + 3_600_000 }),
+          adapter.write(key, bytes(`new-${round}`), { expiresAt: base + 3_600_000 }),
           adapter.delete(key, { ifExpiredAt: base + 90_000 }),
         ]);
-        expect(await readText(adapter, key), `round ${rounds} (removed: ${removed})`).toBe(
-          `new-${rounds}`,
+        expect(await readText(adapter, key), `round ${round} (removed: ${removed})`).toBe(
+          `new-${round}`,
         );
-      }
-      expect(rounds).toBeGreaterThan(10);
+      });
     });
 
     it('a conditional delete never undoes a touch that lands while it runs', async () => {
       const adapter = get();
-      const deadline = Date.now() + raceMs;
-      let rounds = 0;
-      for (; Date.now() < deadline && rounds < 2_000; rounds += 1) {
-        const base = Date.now();
-        const key = `race-${rounds % 8}`;
+      await race(raceMs, async (key, base, round) => {
         await adapter.write(key, bytes('v'), { expiresAt: base + 60_000 });
         const [touched, removed] = await Promise.all([
           adapter.touch?.(key, base + 3_600_000),
@@ -122,11 +112,26 @@ export function describeConditional<A extends FsAdapter>(
         ]);
         // Whichever went first, the two agree: a touched value stays, a removed one is gone.
         const stored = await adapter.stat?.(key);
-        expect(touched && removed, `round ${rounds}`).toBe(false);
-        if (touched) expect(stored?.expiresAt, `round ${rounds}`).toBe(base + 3_600_000);
-        else expect(stored, `round ${rounds}`).toBeNull();
-      }
-      expect(rounds).toBeGreaterThan(10);
+        expect(touched && removed, `round ${round}`).toBe(false);
+        if (touched) expect(stored?.expiresAt, `round ${round}`).toBe(base + 3_600_000);
+        else expect(stored, `round ${round}`).toBeNull();
+      });
     });
   });
+}
+
+/**
+ * Runs `round` again and again over a few keys, for `raceMs` at most (and 2,000 rounds),
+ * and checks that it ran often enough to mean something.
+ */
+async function race(
+  raceMs: number,
+  round: (key: string, base: number, index: number) => Promise<void>,
+): Promise<void> {
+  const deadline = Date.now() + raceMs;
+  let rounds = 0;
+  for (; Date.now() < deadline && rounds < 2_000; rounds += 1) {
+    await round(`race-${rounds % 8}`, Date.now(), rounds);
+  }
+  expect(rounds).toBeGreaterThan(10);
 }

@@ -645,20 +645,12 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
   private async removeIfExpired(key: string, cutoff: number): Promise<boolean> {
     if (this.storesExpiry) return this.adapter.delete(key, { ifExpiredAt: cutoff });
     // The expiry is in the record: read it, and remove that very version.
-    const value = await this.adapter.read(key, { maxBytes: this.maxRecordBytes }).catch((error) => {
-      if (
-        hasErrorCode(error, ErrorCodes.TOO_LARGE) ||
-        hasErrorCode(error, ErrorCodes.FOREIGN_ENTRY)
-      ) {
-        return null;
-      }
-      throw error;
-    });
-    if (value === null) return false;
-    const record = parseRecord(value.data);
+    const listed = await this.readListed(key);
     // Corrupt records are for `get` to set aside, not for the reaper to delete.
-    if ('corrupt' in record || record.expiresAt > cutoff) return false;
-    return this.adapter.delete(key, unlessRewritten(value));
+    if (listed === null || 'corrupt' in listed.record || listed.record.expiresAt > cutoff) {
+      return false;
+    }
+    return this.adapter.delete(key, unlessRewritten(listed.value));
   }
 
   /** The expiry of the record under `key`; 0 when gone, so callers treat it as expired. */
@@ -669,19 +661,10 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
       if (stat === null) return 0;
       return stat.expiresAt ?? Number.POSITIVE_INFINITY;
     }
-    const value = await this.adapter.read(key, { maxBytes: this.maxRecordBytes }).catch((error) => {
-      if (
-        hasErrorCode(error, ErrorCodes.TOO_LARGE) ||
-        hasErrorCode(error, ErrorCodes.FOREIGN_ENTRY)
-      ) {
-        return null;
-      }
-      throw error;
-    });
-    if (value === null) return 0;
-    const record = parseRecord(value.data);
+    const listed = await this.readListed(key);
+    if (listed === null) return 0;
     // Corrupt records are for `get` to set aside, not for the reaper to delete.
-    return 'corrupt' in record ? Number.POSITIVE_INFINITY : record.expiresAt;
+    return 'corrupt' in listed.record ? Number.POSITIVE_INFINITY : listed.record.expiresAt;
   }
 
   /**
@@ -691,7 +674,22 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
   private async idOf(key: string): Promise<string | null> {
     const spelled = sessionIdOf(key);
     if (spelled !== null) return spelled;
-    const value = await this.adapter.read(key, { maxBytes: this.maxRecordBytes }).catch((error) => {
+    const record = (await this.readListed(key))?.record;
+    return record === undefined || 'corrupt' in record ? null : (record.id ?? null);
+  }
+
+  /**
+   * The record under a listed key, for listings and the reaper: `null` when it is gone, or
+   * cannot be read at all (too large, not a record); `get` reports those.
+   */
+  private async readListed(key: string): Promise<{
+    value: StoredValue;
+    record: ReturnType<typeof parseRecord>;
+  } | null> {
+    let value: StoredValue | null;
+    try {
+      value = await this.adapter.read(key, { maxBytes: this.maxRecordBytes });
+    } catch (error) {
       if (
         hasErrorCode(error, ErrorCodes.TOO_LARGE) ||
         hasErrorCode(error, ErrorCodes.FOREIGN_ENTRY)
@@ -699,10 +697,8 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
         return null;
       }
       throw error;
-    });
-    if (value === null) return null;
-    const record = parseRecord(value.data);
-    return 'corrupt' in record || record.id === undefined ? null : record.id;
+    }
+    return value === null ? null : { value, record: parseRecord(value.data) };
   }
 
   /**

@@ -98,6 +98,8 @@ export async function buildApp(
 
 /** Routes that use the session the way apps do. */
 export function registerRoutes(app: FastifyInstance): void {
+  // Never touches the session, as load balancers, monitors and crawlers call.
+  app.get('/health', async () => ({ ok: true }));
   app.get('/views', async (request) => {
     request.session.views = (request.session.views ?? 0) + 1;
     return { views: request.session.views };

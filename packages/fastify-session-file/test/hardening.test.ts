@@ -1,28 +1,26 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { basename } from 'node:path';
-import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Signer } from '@fastify/cookie';
 import { createFaultyAdapter, createMemoryAdapter } from '@sessionfs/adapter-memory';
-import Fastify, { type FastifyInstance, type Session } from 'fastify';
+import type { FastifyInstance, Session } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   type FastifySessionFileOptions,
   FileSessionStore,
-  fastifySessionFile,
   SessionStoreError,
   type StoreLogger,
 } from '../src/index.js';
 import {
   type Backend,
   backends,
+  buildApp,
   Client,
   COOKIE_NAME,
   type LogLine,
-  registerRoutes,
   SECRET,
   storedIds,
 } from './build-app.js';
@@ -40,24 +38,10 @@ afterEach(async () => {
   stores = [];
 });
 
-/**
- * `buildApp`'s app (the plugin, its routes, its log lines in `logs`), plus `/health`: a
- * route that never touches the session, as load balancers, monitors and crawlers call.
- */
+/** `buildApp`'s app (the plugin, its routes with `/health`, its log lines), closed after the test. */
 async function start(options: Partial<FastifySessionFileOptions>) {
-  const logs: LogLine[] = [];
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      logs.push(JSON.parse(String(chunk)) as LogLine);
-      done();
-    },
-  });
-  const app = Fastify({ logger: { level: 'debug', stream } });
+  const { app, logs } = await buildApp(options);
   apps.push(app);
-  await app.register(fastifySessionFile, { secret: SECRET, cookie: { secure: false }, ...options });
-  registerRoutes(app);
-  app.get('/health', async () => ({ ok: true }));
-  await app.ready();
   return { app, logs, client: new Client(app) };
 }
 

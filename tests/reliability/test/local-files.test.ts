@@ -66,6 +66,25 @@ function openStore(options: { dir?: string; now?: () => number } = {}) {
   return { store, ...log };
 }
 
+/**
+ * Beside what `snapshot` describes, a session is stored, counted, listed, reaped (with a
+ * clock ten years on, when everything would be expired) and cleared: only the session
+ * comes and goes, and what `snapshot` saw stays as it was.
+ */
+async function expectOnlySessionsTouched(snapshot: () => Promise<unknown>, before: unknown) {
+  const { store } = openStore();
+  await store.set('real', sessionFor({ user: 'ada' }));
+  expect(await store.length()).toBe(1);
+  expect(await collect(store.ids())).toEqual(['real']);
+  const { store: later } = openStore({ now: farFuture });
+  expect(await later.reap()).toMatchObject({ removed: 1 });
+  expect(await snapshot()).toEqual(before);
+
+  await store.set('real', sessionFor({ user: 'ada' }));
+  expect(await store.clear()).toBe(1);
+  expect(await snapshot()).toEqual(before);
+}
+
 /** Copies a session file with its times: the node adapter keeps the expiry in the mtime. */
 async function copyRecord(from: string, to: string): Promise<void> {
   const { atime, mtime } = await fs.stat(from);
@@ -382,18 +401,10 @@ describe('special files under a session file name (item 3)', () => {
       await fs.mkdir(entries.directory);
       const before = await Promise.all(Object.values(entries).map(snapshot));
 
-      const { store } = openStore();
-      await store.set('real', sessionFor({ user: 'ada' }));
-      expect(await store.length()).toBe(1);
-      expect(await collect(store.ids())).toEqual(['real']);
-      // Ten years on, everything would be expired: only the session goes.
-      const { store: later } = openStore({ now: farFuture });
-      expect(await later.reap()).toMatchObject({ removed: 1 });
-      expect(await Promise.all(Object.values(entries).map(snapshot))).toEqual(before);
-
-      await store.set('real', sessionFor({ user: 'ada' }));
-      expect(await store.clear()).toBe(1);
-      expect(await Promise.all(Object.values(entries).map(snapshot))).toEqual(before);
+      await expectOnlySessionsTouched(
+        () => Promise.all(Object.values(entries).map(snapshot)),
+        before,
+      );
     } finally {
       await new Promise((resolve) => socket.close(resolve));
     }
@@ -475,18 +486,6 @@ describe('files another program left under the session prefix (item 6)', () => {
     ]);
 
   it('are never counted, listed, reaped or cleared, and stay byte-identical', async () => {
-    const before = await contents();
-    const { store } = openStore();
-    await store.set('real', sessionFor({ user: 'ada' }));
-    expect(await store.length()).toBe(1);
-    expect(await collect(store.ids())).toEqual(['real']);
-    // Ten years on, every file would be expired: only the session goes.
-    const { store: later } = openStore({ now: farFuture });
-    expect(await later.reap()).toMatchObject({ removed: 1 });
-    expect(await contents()).toEqual(before);
-
-    await store.set('real', sessionFor({ user: 'ada' }));
-    expect(await store.clear()).toBe(1);
-    expect(await contents()).toEqual(before);
+    await expectOnlySessionsTouched(contents, await contents());
   });
 });
