@@ -87,7 +87,7 @@ function sessionFileStore(dir) {
 }
 
 async function itrocks(dir) {
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const { FileStore } = await import('@itrocks/fastify-file-session-store');
   return promisified(new FileStore(dir));
 }

@@ -217,7 +217,7 @@ export async function httpLevel({
       const contenders = [];
       for (const name of order) {
         const dir = join(root, 'http', `${name.replace(/\W/g, '-')}-${round}`);
-        await mkdir(dir, { recursive: true });
+        await mkdir(dir, { recursive: true, mode: 0o700 });
         const isRedis = usesRedis(name);
         contenders.push({
           name,

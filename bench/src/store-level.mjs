@@ -31,7 +31,7 @@ async function prepare(root, names, count) {
   await writeFile(idsFile, `${ids.join('\n')}\n`);
   for (const name of names.filter(onDisk)) {
     const dir = join(root, `${name}-${count}`);
-    await mkdir(dir, { recursive: true });
+    await mkdir(dir, { recursive: true, mode: 0o700 });
     const store = await contenders[name](dir);
     const now = Date.now();
     for (let i = 0; i < ids.length; i += 200) {
