@@ -180,6 +180,8 @@ describe('failures', () => {
   it.each(['auto', 'none'] as const)(
     'maps a refused access to ERR_PERMISSION (sync %s)',
     async (sync) => {
+      // A file that is there, as far as lstat goes, and that open refuses.
+      await createNodeAdapter({ dir }).write('k', encode('value'));
       const refused = createNodeAdapter({
         dir,
         sync,
@@ -335,6 +337,7 @@ describe('several processes over one directory', () => {
 describe('session ids stay out of errors', () => {
   it('shortens the key in the message and scrubs it from the cause', async () => {
     const key = 's.mfrggzdfmztwq2lknnwg23tpobyxe43uov3ho6dzpjqwe';
+    await createNodeAdapter({ dir }).write(key, encode('value'));
     const refused = createNodeAdapter({
       dir,
       fs: faultyFs(
