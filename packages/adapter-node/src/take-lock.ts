@@ -8,6 +8,8 @@ import { PROCESS_TOKEN } from './temp-names.js';
 
 /** The lock file's name: a dot-name, so never a key, never listed. */
 export const TAKE_LOCK_NAME = '.sessionfs-take.lock';
+/** Where a stale lock is moved before it is removed (see `breakIfStale`); `cleanup` removes leftovers. */
+export const STALE_LOCK_NAME = /^\.sessionfs-take\.lock\.[0-9a-f]{8}\.stale$/;
 /** How long an acquirer waits for another process's lock before giving up (`ERR_BUSY`). */
 const WAIT_MS = 100;
 /** A lock untouched this long belongs to a process that died or froze. */
@@ -17,8 +19,9 @@ const REFRESH_MS = 10_000;
 /**
  * How long the lock is kept after the last take, for the next one: a reaper's takes come
  * in bursts (one per listed file) with pauses between them for the listing and for the
- * event loop, and creating the lock file anew for each burst cost the reaper a tenth of
- * its speed. Short enough for other processes' reapers, which wait up to `WAIT_MS`.
+ * event loop, and creating the lock file anew for each burst would add a file creation
+ * and removal to every few takes. Short enough for other processes' reapers, which wait
+ * up to `WAIT_MS`.
  */
 const LINGER_MS = 20;
 const HOST = hostname();

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import * as nodeFs from 'node:fs';
 import { writeFileSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ErrorCodes, hasErrorCode } from '@sessionfs/core';
@@ -134,6 +134,83 @@ describe('cleanup', () => {
 
   it('has nothing to do before the directory exists', async () => {
     expect(await createNodeAdapter({ dir }).cleanup(0)).toBe(0);
+  });
+});
+
+describe('takes: removing exactly the file checked', () => {
+  const HOUR = 3_600_000;
+  const lockPath = () => join(dir, '.sessionfs-take.lock');
+  /** A lock file as a process writes it: `pid host token`. */
+  const writeLock = (pid: number) =>
+    writeFileSync(lockPath(), `${pid} ${hostname()} 0123abcd\n`, { mode: 0o600 });
+  /** What a take leaves while it checks the file of `key`: the file under its held name. */
+  const hold = (key: string) => fs.rename(join(dir, key), join(dir, `.${key}.held`));
+
+  it('a read, a stat and a touch find a session held by a take while the lock exists', async () => {
+    const adapter = createNodeAdapter({ dir });
+    await adapter.write('k', encode('v'), { expiresAt: Date.now() + HOUR });
+    writeLock(process.pid);
+    await hold('k');
+    expect(decode(await adapter.read('k'))).toBe('v');
+    expect(await adapter.stat('k')).not.toBeNull();
+    // The touch waits for the take to put the file back, as the take does here.
+    setTimeout(() => void fs.rename(join(dir, '.k.held'), join(dir, 'k')), 10);
+    expect(await adapter.touch('k', Date.now() + 2 * HOUR)).toBe(true);
+    // Without the lock, no take is under way: a file under a held name is no session.
+    await hold('k');
+    await fs.unlink(lockPath());
+    expect(await adapter.read('k')).toBeNull();
+  });
+
+  it('a delete removes a held file too, so that a take cannot put it back', async () => {
+    const adapter = createNodeAdapter({ dir });
+    await adapter.write('k', encode('v'));
+    await hold('k');
+    expect(await adapter.delete('k')).toBe(false);
+    expect(await fs.readdir(dir)).toEqual([]);
+  });
+
+  it('cleanup settles what a taker that died left: live back to its key, expired gone, superseded gone', async () => {
+    const adapter = createNodeAdapter({ dir });
+    await adapter.write('live', encode('live'), { expiresAt: Date.now() + HOUR });
+    await adapter.write('expired', encode('expired'), { expiresAt: Date.now() - HOUR });
+    await adapter.write('newer', encode('old'), { expiresAt: Date.now() + HOUR });
+    for (const key of ['live', 'expired', 'newer']) await hold(key);
+    await adapter.write('newer', encode('new'), { expiresAt: Date.now() + HOUR });
+    writeFileSync(join(dir, '.sessionfs-take.lock.0123abcd.stale'), '1 host token');
+    // Young leftovers may belong to a take under way in another process.
+    expect(await adapter.cleanup(60_000)).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await adapter.cleanup(0)).toBe(4);
+    expect((await fs.readdir(dir)).filter((name) => !name.startsWith('.'))).toEqual([
+      'live',
+      'newer',
+    ]);
+    expect(decode(await adapter.read('live'))).toBe('live');
+    expect(decode(await adapter.read('newer'))).toBe('new');
+    expect((await fs.readdir(dir)).filter((name) => name.includes('held'))).toEqual([]);
+  });
+
+  it('breaks a lock whose process died, waits for a live one, then answers ERR_BUSY', async () => {
+    const adapter = createNodeAdapter({ dir });
+    const expired = { expiresAt: Date.now() - HOUR };
+    await adapter.write('a', encode('v'), expired);
+    await adapter.write('b', encode('v'), expired);
+    // A pid that no process has: the lock of a taker that died.
+    writeLock(2 ** 22 + 1);
+    expect(await adapter.delete('a', { ifExpiredAt: Date.now() })).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // A live holder (this very process, through another adapter): this one waits, then gives up.
+    writeLock(process.pid);
+    const started = Date.now();
+    const error = await adapter.delete('b', { ifExpiredAt: Date.now() }).catch((e: unknown) => e);
+    expect(hasErrorCode(error, ErrorCodes.BUSY)).toBe(true);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(90);
+    expect(decode(await adapter.read('b'))).toBe('v');
+    // Untouched for longer than a live holder ever leaves it: stale, whoever holds it.
+    const longAgo = (Date.now() - 60_000) / 1000;
+    await fs.utimes(lockPath(), longAgo, longAgo);
+    expect(await adapter.delete('b', { ifExpiredAt: Date.now() })).toBe(true);
   });
 });
 

@@ -343,12 +343,10 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
       await this.setAside(key, id, record.corrupt, value);
       return null;
     }
-    if (record.id !== undefined || isDigestKey(key)) {
-      // The key of a long id is a digest of it: the record must name this very id.
-      if (record.id !== id) {
-        await this.setAside(key, id, 'record holds another session id', value);
-        return null;
-      }
+    // The key of a long id is a digest of it: its record must name this very id.
+    if ((record.id !== undefined || isDigestKey(key)) && record.id !== id) {
+      await this.setAside(key, id, 'record holds another session id', value);
+      return null;
     }
     // An adapter that keeps expiry holds the latest one: `touch` moves only that.
     const expiresAt = this.storesExpiry ? (value.expiresAt ?? record.expiresAt) : record.expiresAt;
@@ -525,8 +523,8 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
       throw this.failure(error, 'clear');
     } finally {
       this.known.clear();
-      this.quota?.counted(0);
     }
+    this.quota?.counted(0);
     return removed;
   }
 
@@ -785,7 +783,7 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
     } catch (error) {
       // Not allowed to move this record's expiry (see `touch`): it is written instead.
       if (hasErrorCode(error, ErrorCodes.PERMISSION)) return false;
-      throw error;
+      throw this.failure(error, 'touch');
     }
   }
 
@@ -800,7 +798,7 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
   /**
    * Moves the stored expiry without a rewrite, of a record that is live now (and still
    * `ifVersion`, when given); false when it is not, or when the adapter cannot hold that
-   * expiry (the caller writes instead).
+   * expiry (the caller writes instead). The adapter's errors reach the caller as they are.
    */
   private async moveExpiry(
     id: string,
@@ -810,17 +808,13 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
     ifVersion?: string,
   ): Promise<boolean> {
     if (!this.keepsExpiry(expiresAt)) return false;
-    let moved: boolean;
-    try {
-      moved =
-        (await this.adapter.touch?.(
-          key,
-          expiresAt,
-          ifVersion === undefined ? { ifLiveAt: this.now() } : { ifVersion, ifLiveAt: this.now() },
-        )) ?? false;
-    } catch (error) {
-      throw this.failure(error, 'touch');
-    }
+    const ifLiveAt = this.now();
+    const moved =
+      (await this.adapter.touch?.(
+        key,
+        expiresAt,
+        ifVersion === undefined ? { ifLiveAt } : { ifVersion, ifLiveAt },
+      )) ?? false;
     if (!moved) {
       this.known.delete(id);
       return false;

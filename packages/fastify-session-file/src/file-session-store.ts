@@ -5,7 +5,6 @@ import {
   createSessionStore,
   ErrorCodes,
   type FsAdapter,
-  hasErrorCode,
   type SessionStore,
   SessionStoreError,
   type SessionStoreOptions,
@@ -108,11 +107,10 @@ export class FileSessionStore implements FastifySessionStoreContract {
   get(sessionId: string): Promise<Session | null>;
   get(sessionId: string, callback: GetCallback): void;
   get(sessionId: string, callback?: GetCallback): Promise<Session | null> | undefined {
-    const session = this.engine.get(sessionId).catch((error: unknown) => {
-      if (hasErrorCode(error, ErrorCodes.INVALID_ID)) return null;
+    return this.answer(this.engine.get(sessionId), callback, (error) => {
+      if (error.code === ErrorCodes.INVALID_ID) return null;
       throw error;
     });
-    return this.answer(session, callback);
   }
 
   /**
@@ -124,14 +122,13 @@ export class FileSessionStore implements FastifySessionStoreContract {
   set(sessionId: string, session: Session): Promise<void>;
   set(sessionId: string, session: Session, callback: StoreCallback): void;
   set(sessionId: string, session: Session, callback?: StoreCallback): Promise<void> | undefined {
-    const saved = this.engine.set(sessionId, session).catch(async (error: unknown) => {
-      if (!holdsNothing(session) || !SessionStoreError.isInstance(error)) throw error;
+    return this.answer(this.engine.set(sessionId, session), callback, async (error) => {
+      if (!holdsNothing(session)) throw error;
       // Dropped only if nothing is stored under the id: an emptied session (a logout that
       // cleared its fields) must not leave the old one behind.
       if ((await this.engine.get(sessionId).catch(() => undefined)) !== null) throw error;
       this.reportDropped(error);
     });
-    return this.answer(saved, callback);
   }
 
   /** Moves the expiry of a session that did not change (express-session's optional method). */
@@ -145,10 +142,9 @@ export class FileSessionStore implements FastifySessionStoreContract {
   destroy(sessionId: string): Promise<void>;
   destroy(sessionId: string, callback: StoreCallback): void;
   destroy(sessionId: string, callback?: StoreCallback): Promise<void> | undefined {
-    const destroyed = this.engine.destroy(sessionId).catch((error: unknown) => {
-      if (!hasErrorCode(error, ErrorCodes.INVALID_ID)) throw error;
+    return this.answer(this.engine.destroy(sessionId), callback, (error) => {
+      if (error.code !== ErrorCodes.INVALID_ID) throw error;
     });
-    return this.answer(destroyed, callback);
   }
 
   /**
@@ -188,25 +184,40 @@ export class FileSessionStore implements FastifySessionStoreContract {
   }
 
   /**
-   * Hands the outcome of `pending` to `callback`, once; without a callback, returns it as
-   * a promise that the caller may ignore: a rejection is then logged, not unhandled.
+   * Hands the outcome of `pending` to `callback`, once, a failure first through `recover`
+   * (which answers in its place, or throws); without a callback, returns it as a promise
+   * that the caller may ignore: a rejection is then logged, not unhandled. A success costs
+   * no promise beyond `pending`'s own: every request goes through here.
    */
   private answer<T>(
     pending: Promise<T>,
     callback: ((error: SessionStoreError | null, value?: T) => void) | undefined,
+    recover: (error: SessionStoreError) => T | Promise<T> = (error) => {
+      throw error;
+    },
   ): Promise<T> | undefined {
-    const settled = pending.catch((error: unknown) => {
-      throw asStoreError(error);
-    });
+    const failed = (error: unknown) => recover(asStoreError(error));
     if (callback === undefined) {
+      const settled = pending.catch(failed).catch((error: unknown) => {
+        throw asStoreError(error);
+      });
       settled.catch((error: unknown) => {
         this.logger.debug?.({ err: error }, '@sessionfs/fastify-session-file: store call failed');
       });
       return settled;
     }
-    settled.then(
+    pending.then(
       (value) => this.call(callback, null, value),
-      (error: SessionStoreError) => this.call(callback, error),
+      async (error: unknown) => {
+        let value: T;
+        try {
+          value = await failed(error);
+        } catch (thrown) {
+          this.call(callback, asStoreError(thrown));
+          return;
+        }
+        this.call(callback, null, value);
+      },
     );
     return undefined;
   }
