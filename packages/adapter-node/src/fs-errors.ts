@@ -4,7 +4,7 @@ import {
   redactError,
   redactKey,
   SessionStoreError,
-} from '@sessionfs/core';
+} from '@sessionfs/core/adapter';
 
 /** The node:fs error codes that mean "the disk is full". */
 const NO_SPACE = new Set(['ENOSPC', 'EDQUOT']);

@@ -21,7 +21,7 @@ import {
   type TouchOptions,
   type WriteOptions,
   type WriteResult,
-} from '@sessionfs/core';
+} from '@sessionfs/core/adapter';
 import { assertSafeDirectory, type DirectoryAccess, type WarnFn } from './directory-safety.js';
 import { retryOnFdPressure } from './fd-pressure.js';
 import { asynchronousCalls, type FileCalls, synchronousCalls } from './file-calls.js';
@@ -104,7 +104,6 @@ const TAKE_WAIT_MS = 50;
 /** Synchronous calls allowed in one turn of the event loop (a few hundred microseconds). */
 const SYNC_CALLS_PER_TURN = 32;
 const CAPABILITIES: AdapterCapabilities = Object.freeze({
-  storesExpiry: true,
   nativeExpiry: false,
   // Later expiries read back as "never": the store keeps them in the record.
   expiresUntil: NEVER_EXPIRES_MTIME_MS - 1,

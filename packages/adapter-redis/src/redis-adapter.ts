@@ -16,7 +16,7 @@ import {
   type TouchOptions,
   type WriteOptions,
   type WriteResult,
-} from '@sessionfs/core';
+} from '@sessionfs/core/adapter';
 import { createClient, createCluster, RESP_TYPES, type RedisClientOptions } from 'redis';
 
 /**
@@ -466,7 +466,6 @@ function storedValue(
 class RedisKeyAdapter implements RedisAdapter {
   // A SET of a session costs Redis less than the Lua script of a guarded touch or a stat.
   readonly capabilities = Object.freeze({
-    storesExpiry: true,
     nativeExpiry: true,
     cheapWrites: true,
   });

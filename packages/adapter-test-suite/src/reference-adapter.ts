@@ -11,7 +11,7 @@ import {
   type StoredValue,
   type TouchOptions,
   type WriteOptions,
-} from '@sessionfs/core';
+} from '@sessionfs/core/adapter';
 
 /** Options of {@link createReferenceAdapter}. */
 export interface ReferenceAdapterOptions {

@@ -1,4 +1,4 @@
-import { ErrorCodes, type FsAdapter, KEY_ALPHABET, MAX_KEY_LENGTH } from '@sessionfs/core';
+import { ErrorCodes, type FsAdapter, KEY_ALPHABET, MAX_KEY_LENGTH } from '@sessionfs/core/adapter';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { describeConditional } from './conditional.js';
 import { bytes, collect, expectCode, inspect, patterned, readData, sameBytes } from './support.js';

@@ -1,4 +1,4 @@
-import { type ErrorCode, type FsAdapter, hasErrorCode, type ReadOptions } from '@sessionfs/core';
+import { type ErrorCode, type FsAdapter, hasErrorCode, type ReadOptions } from '@sessionfs/core/adapter';
 import { expect } from 'vitest';
 import type { AdapterSuiteOptions } from './suite.js';
 

@@ -22,8 +22,11 @@
  */
 export interface FsAdapter {
   /**
-   * What this adapter does beyond the required methods. The optional methods below
-   * (`stat`, `touch`, `move`, `close`) are capabilities too: present means supported.
+   * How the backend behaves where the methods alone do not say. Which optional methods
+   * (`stat`, `touch`, `move`, `cleanup`, `close`) an adapter implements is its other
+   * capability: present means supported. An adapter with `touch` keeps expiries: it
+   * implements `stat` too, and reports the expiry given to `write` and `touch` in `read`
+   * and `stat`.
    */
   readonly capabilities: AdapterCapabilities;
 
@@ -55,8 +58,8 @@ export interface FsAdapter {
    * - On failure the previous value stays readable and no partial or temporary entry is
    *   left behind or listed.
    * - `options.expiresAt` (epoch milliseconds) is the time after which the value is no
-   *   longer wanted. Adapters with `capabilities.storesExpiry` keep it (reported by
-   *   `stat`, moved by `touch`); adapters with `capabilities.nativeExpiry` also remove
+   *   longer wanted. Adapters with `touch` keep it (reported by `read` and `stat`,
+   *   moved by `touch`); adapters with `capabilities.nativeExpiry` also remove
    *   the value by themselves once it passes. Without `expiresAt` the value never expires
    *   in the adapter.
    * - The adapter may keep a reference to `data` only until the promise settles, and
@@ -67,8 +70,7 @@ export interface FsAdapter {
    *   have written in between, and taking that write's version for its own would make
    *   the store skip a later save as unchanged, or serve a stale cached copy.
    */
-  // biome-ignore lint/suspicious/noConfusingVoidType: adapters written before WriteResult resolve void, and stay valid.
-  write(key: string, data: Uint8Array, options?: WriteOptions): Promise<WriteResult | void>;
+  write(key: string, data: Uint8Array, options?: WriteOptions): Promise<WriteResult>;
 
   /**
    * Removes `key`, and resolves whether a value was there. Idempotent: deleting a
@@ -110,7 +112,7 @@ export interface FsAdapter {
    * Moves the expiry of an existing value to `expiresAt` without rewriting its data,
    * so that a session whose content did not change costs far less than a write.
    * Resolves `true` when the key existed, `false` (and creates nothing) when it did not.
-   * Present only on adapters with `capabilities.storesExpiry`; an expiry past
+   * An adapter that implements it keeps expiries (see `capabilities`); an expiry past
    * `capabilities.expiresUntil` is not kept (the store rewrites the value instead).
    *
    * With `options.ifVersion` (a version this adapter's `read`, `write` or `stat` reported),
@@ -152,14 +154,8 @@ export interface FsAdapter {
   close?(): Promise<void>;
 }
 
-/** What an adapter can do beyond the required methods. */
+/** How the backend behaves, where the methods an adapter implements do not say. */
 export interface AdapterCapabilities {
-  /**
-   * The adapter keeps `WriteOptions.expiresAt` and reports it through `stat`, and
-   * implements `touch`. File adapters store it in the file's metadata so a reaper can
-   * find expired values without reading them.
-   */
-  readonly storesExpiry: boolean;
   /**
    * The backend itself removes values once their `expiresAt` passes and `read` never
    * returns an expired value (Redis `PXAT`). The store then needs no reaper for space,
@@ -177,11 +173,9 @@ export interface AdapterCapabilities {
    * Writing a session costs this backend no more than checking its version (`stat`) or
    * moving its expiry (`touch`) does. The store then saves an unchanged session by writing
    * it again, in one call, rather than by a `stat` or a `touch` with `ifVersion`. Redis
-   * sets it: a `SET` of a small value costs the server a fraction of the Lua script a
-   * version check needs (about 3 µs against 19, `pnpm --filter @sessionfs/bench run
-   * redis-cpu`). Omitted: false, as for
-   * files, where a write costs far more than a `touch`. (`store.touch()` still moves the
-   * expiry with `touch`: it has no data to write.)
+   * sets it: a `SET` of a small value costs the server less than the script a version
+   * check needs. Omitted: false, as for files, where a write costs far more than a
+   * `touch`. (`store.touch()` still moves the expiry with `touch`: it has no data to write.)
    */
   readonly cheapWrites?: boolean;
 }
@@ -212,7 +206,7 @@ export interface DeleteOptions {
   ifVersion?: string;
   /**
    * Remove the value only if its stored expiry is at or before this time (epoch ms); a
-   * value stored without expiry is kept. Only for adapters with `storesExpiry`.
+   * value stored without expiry is kept. Only for adapters that keep expiries (`touch`).
    */
   ifExpiredAt?: number;
 }
@@ -223,11 +217,11 @@ export interface MoveOptions {
   ifVersion?: string;
 }
 
-/** What {@link FsAdapter.write} resolves, if anything. */
+/** What {@link FsAdapter.write} resolves. */
 export interface WriteResult {
   /**
    * The version of the value just written, as `stat` reports it until the value changes
-   * again. Adapters that report no versions resolve `undefined` (or nothing).
+   * again. Adapters that report no versions resolve `{}`.
    */
   readonly version?: string;
 }

@@ -1,8 +1,7 @@
 /**
  * UTF-8 that refuses invalid bytes rather than decoding replacement characters, in one
- * pass (validating first and decoding after took half again as long in a one-off
- * micro-benchmark), and that keeps a byte-order mark as text, as `Buffer#toString` does,
- * so that JSON refuses it.
+ * pass rather than a validation then a decoding, and that keeps a byte-order mark as
+ * text, as `Buffer#toString` does, so that JSON refuses it.
  */
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 

@@ -1,15 +1,8 @@
-export type {
-  AdapterCapabilities,
-  AdapterStat,
-  DeleteOptions,
-  FsAdapter,
-  MoveOptions,
-  ReadOptions,
-  StoredValue,
-  TouchOptions,
-  WriteOptions,
-  WriteResult,
-} from './adapter.js';
+/**
+ * `@sessionfs/core`: the session store. Adapter authors find the storage contract and
+ * their helpers in `@sessionfs/core/adapter`.
+ */
+export type { FsAdapter } from './adapter.js';
 export { jsonCodec, type SessionCodec } from './codec.js';
 export {
   type ErrorCode,
@@ -18,17 +11,9 @@ export {
   SessionStoreError,
   type SessionStoreErrorOptions,
 } from './errors.js';
-export {
-  assertValidKey,
-  assertValidPrefix,
-  isValidKey,
-  KEY_ALPHABET,
-  KEY_PATTERN,
-  MAX_KEY_LENGTH,
-} from './keys.js';
 export type { LogFn, StoreLogger } from './logger.js';
 export type { QuarantineOptions } from './quarantine.js';
-export { redactError, redactKey } from './redaction.js';
+export { redactKey } from './redaction.js';
 export {
   isSessionKey,
   MAX_ID_BYTES,

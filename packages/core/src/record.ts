@@ -13,8 +13,8 @@ import { MAX_ID_BYTES } from './session-id.js';
  *
  * The digest is `-` where the store has no use for it: over an adapter that writes every
  * save (`cheapWrites`), no save is skipped as unchanged, and such an adapter's values
- * cannot tear (a Redis `SET`). Hashing every save cost about a fifth of the store's own
- * CPU per request there, in a one-off trial. The length is checked all the same.
+ * cannot tear (a Redis `SET`), so hashing every save would be spent for nothing. The
+ * length is checked all the same.
  *
  * `<id>` (base64url of the id's UTF-8) is there only in the record of a long id, whose key
  * is a digest of it: listings learn the id from it, and a read checks it.

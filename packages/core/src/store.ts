@@ -248,7 +248,6 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
     this.logger = options.logger ?? stderrLogger;
     this.now = options.now ?? Date.now;
     this.storesExpiry =
-      adapter.capabilities.storesExpiry &&
       typeof adapter.stat === 'function' &&
       typeof adapter.touch === 'function';
     this.writesUnchanged = adapter.capabilities.cheapWrites === true;
@@ -430,7 +429,7 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
     );
     let version: string | undefined;
     try {
-      version = (await this.adapter.write(key, record, { expiresAt: prepared.expiresAt }))?.version;
+      version = (await this.adapter.write(key, record, { expiresAt: prepared.expiresAt })).version;
     } catch (error) {
       this.known.delete(id);
       throw this.failure(error, 'write');

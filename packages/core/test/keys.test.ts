@@ -6,7 +6,7 @@ import {
   isValidKey,
   KEY_ALPHABET,
   MAX_KEY_LENGTH,
-} from '../src/index.js';
+} from '../src/adapter-api.js';
 
 describe('adapter keys', () => {
   it('accept the alphabet, lowercase only, never a leading dot', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { redactError, redactKey, sessionKey } from '../src/index.js';
+import { redactError, redactKey } from '../src/adapter-api.js';
+import { sessionKey } from '../src/index.js';
 
 describe('redaction', () => {
   const key = sessionKey('a-secret-session-id-of-32-chars!');

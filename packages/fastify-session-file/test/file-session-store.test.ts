@@ -24,7 +24,7 @@ function session(fields: Record<string, unknown>, maxAge = 60_000): Session {
 /** An adapter over `inner` with only the required methods (and no `dir`), some replaced. */
 function forward(inner: FsAdapter, replaced: Partial<FsAdapter> = {}): FsAdapter {
   return {
-    capabilities: { storesExpiry: false, nativeExpiry: false },
+    capabilities: { nativeExpiry: false },
     read: (key, options) => inner.read(key, options),
     write: (key, data, options) => inner.write(key, data, options),
     delete: (key) => inner.delete(key),

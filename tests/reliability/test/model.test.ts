@@ -118,7 +118,7 @@ const backends: Backend[] = [
     async open() {
       const inner = createMemoryAdapter();
       const adapter: FsAdapter = {
-        capabilities: { storesExpiry: false, nativeExpiry: false },
+        capabilities: { nativeExpiry: false },
         read: (key, options) => inner.read(key, options),
         write: (key, data, options) => inner.write(key, data, options),
         delete: (key) => inner.delete(key),

@@ -180,7 +180,7 @@ describe('touch over an adapter that keeps no expiry of its own', () => {
   it('moves the expiry of a live session, keeps its data, and creates nothing', async () => {
     const clock = virtualClock();
     const { stat: _, touch: __, ...reference } = createReferenceAdapter();
-    const adapter = { ...reference, capabilities: { storesExpiry: false, nativeExpiry: false } };
+    const adapter = { ...reference, capabilities: { nativeExpiry: false } };
     const store = openStore({ adapter, now: clock.now });
     await store.set('live', fastifySession(clock.now(), { views: 2 }, 10_000));
     await store.set('expired', fastifySession(clock.now(), { views: 1 }, 1_000));
