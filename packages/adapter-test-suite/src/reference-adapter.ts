@@ -2,15 +2,16 @@ import {
   type AdapterStat,
   assertValidKey,
   assertValidPrefix,
+  closedError,
   type DeleteOptions,
-  ErrorCodes,
   type FsAdapter,
   type MoveOptions,
   type ReadOptions,
-  SessionStoreError,
   type StoredValue,
   type TouchOptions,
+  tooLargeError,
   type WriteOptions,
+  type WriteResult,
 } from '@sessionfs/core/adapter';
 
 /** Options of {@link createReferenceAdapter}. */
@@ -21,13 +22,16 @@ export interface ReferenceAdapterOptions {
   now?: () => number;
 }
 
+/** What its errors start with, where a published adapter puts its package name. */
+const ADAPTER = '@sessionfs/reference-adapter';
+
 interface Entry {
   readonly data: Uint8Array;
   expiresAt: number | undefined;
   readonly version: number;
 }
 
-function describe(entry: Entry): AdapterStat {
+function statOf(entry: Entry): AdapterStat {
   return {
     size: entry.data.byteLength,
     ...(entry.expiresAt === undefined ? {} : { expiresAt: entry.expiresAt }),
@@ -35,23 +39,31 @@ function describe(entry: Entry): AdapterStat {
   };
 }
 
+/** Whether a condition on the version rules the operation out. */
+function otherVersion(entry: Entry, ifVersion: string | undefined): boolean {
+  return ifVersion !== undefined && String(entry.version) !== ifVersion;
+}
+
 /**
  * The smallest complete `FsAdapter`: a `Map`. It is the executable reading of the
  * contract, the suite checks itself against it, and it is a starting point to copy
  * when writing a new adapter.
  */
-export function createReferenceAdapter(options: ReferenceAdapterOptions = {}): FsAdapter {
-  const nativeExpiry = options.nativeExpiry ?? false;
-  const now = options.now ?? Date.now;
+export function createReferenceAdapter({
+  nativeExpiry = false,
+  now = Date.now,
+}: ReferenceAdapterOptions = {}): FsAdapter {
   const entries = new Map<string, Entry>();
   let closed = false;
   let versions = 0;
 
+  const assertOpen = () => {
+    if (closed) throw closedError(ADAPTER);
+  };
+
   /** The live entry of `key`, after the checks every operation makes. */
   const lookup = (key: string): Entry | undefined => {
-    if (closed) {
-      throw new SessionStoreError(ErrorCodes.CLOSED, '@sessionfs/reference-adapter: closed');
-    }
+    assertOpen();
     assertValidKey(key);
     const entry = entries.get(key);
     if (entry && nativeExpiry && entry.expiresAt !== undefined && entry.expiresAt <= now()) {
@@ -62,44 +74,32 @@ export function createReferenceAdapter(options: ReferenceAdapterOptions = {}): F
   };
 
   return {
-    capabilities: { storesExpiry: true, nativeExpiry },
+    // It keeps expiries as well: the contract reads that from its having `touch`.
+    capabilities: { nativeExpiry },
 
-    async read(key: string, readOptions: ReadOptions = {}): Promise<StoredValue | null> {
+    async read(key: string, { maxBytes }: ReadOptions = {}): Promise<StoredValue | null> {
       const entry = lookup(key);
       if (!entry) return null;
-      if (readOptions.maxBytes !== undefined && entry.data.byteLength > readOptions.maxBytes) {
-        throw new SessionStoreError(
-          ErrorCodes.TOO_LARGE,
-          `@sessionfs/reference-adapter: ${key} is larger than ${readOptions.maxBytes} bytes`,
-        );
+      if (maxBytes !== undefined && entry.data.byteLength > maxBytes) {
+        throw tooLargeError(ADAPTER, key, maxBytes, entry.data.byteLength);
       }
-      return { data: entry.data.slice(), ...describe(entry) };
+      return { data: entry.data.slice(), ...statOf(entry) };
     },
 
-    async write(key: string, data: Uint8Array, writeOptions: WriteOptions = {}) {
+    async write(key: string, data: Uint8Array, options: WriteOptions = {}): Promise<WriteResult> {
       lookup(key);
       versions += 1;
-      entries.set(key, {
-        data: data.slice(),
-        expiresAt: writeOptions.expiresAt,
-        version: versions,
-      });
+      entries.set(key, { data: data.slice(), expiresAt: options.expiresAt, version: versions });
       return { version: String(versions) };
     },
 
     // Conditions are checked and acted on in one synchronous step: nothing can land between.
-    async delete(key: string, deleteOptions: DeleteOptions = {}) {
+    async delete(key: string, { ifVersion, ifExpiredAt }: DeleteOptions = {}) {
       const entry = lookup(key);
-      if (!entry) return false;
+      if (!entry || otherVersion(entry, ifVersion)) return false;
       if (
-        deleteOptions.ifVersion !== undefined &&
-        String(entry.version) !== deleteOptions.ifVersion
-      ) {
-        return false;
-      }
-      if (
-        deleteOptions.ifExpiredAt !== undefined &&
-        !(entry.expiresAt !== undefined && entry.expiresAt <= deleteOptions.ifExpiredAt)
+        ifExpiredAt !== undefined &&
+        !(entry.expiresAt !== undefined && entry.expiresAt <= ifExpiredAt)
       ) {
         return false;
       }
@@ -108,9 +108,7 @@ export function createReferenceAdapter(options: ReferenceAdapterOptions = {}): F
     },
 
     async *list(prefix: string) {
-      if (closed) {
-        throw new SessionStoreError(ErrorCodes.CLOSED, '@sessionfs/reference-adapter: closed');
-      }
+      assertOpen();
       assertValidPrefix(prefix);
       for (const key of entries.keys()) {
         if (key.startsWith(prefix) && lookup(key)) yield key;
@@ -119,34 +117,24 @@ export function createReferenceAdapter(options: ReferenceAdapterOptions = {}): F
 
     async stat(key: string): Promise<AdapterStat | null> {
       const entry = lookup(key);
-      return entry ? describe(entry) : null;
+      return entry ? statOf(entry) : null;
     },
 
-    async touch(key: string, expiresAt: number, options: TouchOptions = {}) {
+    async touch(key: string, expiresAt: number, { ifVersion, ifLiveAt }: TouchOptions = {}) {
       const entry = lookup(key);
-      if (!entry) return false;
-      if (options.ifVersion !== undefined && String(entry.version) !== options.ifVersion) {
-        return false;
-      }
+      if (!entry || otherVersion(entry, ifVersion)) return false;
       // Never brings an expired value back.
-      if (
-        options.ifLiveAt !== undefined &&
-        entry.expiresAt !== undefined &&
-        entry.expiresAt <= options.ifLiveAt
-      ) {
+      if (ifLiveAt !== undefined && entry.expiresAt !== undefined && entry.expiresAt <= ifLiveAt) {
         return false;
       }
       entry.expiresAt = expiresAt;
       return true;
     },
 
-    async move(from: string, to: string, moveOptions: MoveOptions = {}) {
+    async move(from: string, to: string, { ifVersion }: MoveOptions = {}) {
       const entry = lookup(from);
       lookup(to);
-      if (!entry) return false;
-      if (moveOptions.ifVersion !== undefined && String(entry.version) !== moveOptions.ifVersion) {
-        return false;
-      }
+      if (!entry || otherVersion(entry, ifVersion)) return false;
       entries.delete(from);
       entries.set(to, entry);
       return true;

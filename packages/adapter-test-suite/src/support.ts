@@ -1,6 +1,10 @@
-import { type ErrorCode, type FsAdapter, hasErrorCode, type ReadOptions } from '@sessionfs/core/adapter';
+import {
+  type ErrorCode,
+  type FsAdapter,
+  hasErrorCode,
+  type ReadOptions,
+} from '@sessionfs/core/adapter';
 import { expect } from 'vitest';
-import type { AdapterSuiteOptions } from './suite.js';
 
 const enc = new TextEncoder();
 export const bytes = (text: string): Uint8Array => enc.encode(text);
@@ -45,32 +49,4 @@ export async function expectCode(promise: Promise<unknown>, code: string): Promi
 export async function readText(adapter: FsAdapter, key: string): Promise<string | null> {
   const data = await readData(adapter, key);
   return data === null ? null : new TextDecoder().decode(data);
-}
-
-/** What an adapter supports, as the optional groups need to know it. */
-export interface Support {
-  readonly storesExpiry: boolean;
-  readonly nativeExpiry: boolean;
-  readonly stat: boolean;
-  readonly move: boolean;
-  readonly close: boolean;
-}
-
-/**
- * Optional groups are decided by building one adapter up front: vitest collects tests
- * before any `beforeEach` runs, so the capabilities must be known then.
- */
-export async function inspect<A extends FsAdapter>(
-  options: AdapterSuiteOptions<A>,
-): Promise<Support> {
-  const sample = await options.create();
-  const support = {
-    ...sample.capabilities,
-    stat: typeof sample.stat === 'function',
-    move: typeof sample.move === 'function',
-    close: typeof sample.close === 'function',
-  };
-  await sample.close?.();
-  await options.destroy?.(sample);
-  return support;
 }

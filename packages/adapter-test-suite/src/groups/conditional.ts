@@ -1,7 +1,6 @@
-import type { FsAdapter } from '@sessionfs/core';
 import { describe, expect, it } from 'vitest';
-import type { AdapterSuiteOptions } from './suite.js';
-import { bytes, inspect, readText } from './support.js';
+import type { SuiteContext } from '../context.js';
+import { bytes, readText } from '../support.js';
 
 /**
  * Conditional `delete`, `move` and `touch`: the check and the act are one step, so that
@@ -9,17 +8,11 @@ import { bytes, inspect, readText } from './support.js';
  * write or a touch that landed in between. Times are in the future throughout, so the
  * group runs alike on adapters that expire values themselves.
  */
-export function describeConditional<A extends FsAdapter>(
-  get: () => A,
-  options: AdapterSuiteOptions<A>,
-): void {
-  describe('conditional operations', async () => {
-    const { storesExpiry, stat, move } = await inspect(options);
-    const raceMs = options.raceMs ?? 3_000;
-
-    if (stat) {
+export function describeConditional({ currentAdapter, support, raceMs }: SuiteContext): void {
+  describe('conditional operations', () => {
+    if (support.stat) {
       it('delete with ifVersion removes the value only while it is that version', async () => {
-        const adapter = get();
+        const adapter = currentAdapter();
         await adapter.write('k', bytes('first'));
         const first = (await adapter.stat?.('k'))?.version;
         // Adapters without versions are never given one.
@@ -34,9 +27,9 @@ export function describeConditional<A extends FsAdapter>(
       });
     }
 
-    if (stat && move) {
+    if (support.stat && support.move) {
       it('move with ifVersion moves the value only while it is that version', async () => {
-        const adapter = get();
+        const adapter = currentAdapter();
         await adapter.write('k', bytes('first'));
         const first = (await adapter.stat?.('k'))?.version;
         if (first === undefined) return;
@@ -51,10 +44,10 @@ export function describeConditional<A extends FsAdapter>(
       });
     }
 
-    if (!storesExpiry) return;
+    if (!support.keepsExpiry) return;
 
     it('delete with ifExpiredAt removes only a value expired by then, never one without expiry', async () => {
-      const adapter = get();
+      const adapter = currentAdapter();
       const base = Date.now();
       await adapter.write('timed', bytes('v'), { expiresAt: base + 60_000 });
       await adapter.write('forever', bytes('v'));
@@ -68,7 +61,7 @@ export function describeConditional<A extends FsAdapter>(
     });
 
     it('a value touched to a later expiry is no longer removed by ifExpiredAt', async () => {
-      const adapter = get();
+      const adapter = currentAdapter();
       const base = Date.now();
       await adapter.write('k', bytes('v'), { expiresAt: base + 60_000 });
       expect(await adapter.touch?.('k', base + 120_000)).toBe(true);
@@ -77,7 +70,7 @@ export function describeConditional<A extends FsAdapter>(
     });
 
     it('touch with ifLiveAt never brings back a value expired by then', async () => {
-      const adapter = get();
+      const adapter = currentAdapter();
       const base = Date.now();
       await adapter.write('k', bytes('v'), { expiresAt: base + 60_000 });
       expect(await adapter.touch?.('k', base + 600_000, { ifLiveAt: base + 60_000 })).toBe(false);
@@ -88,7 +81,7 @@ export function describeConditional<A extends FsAdapter>(
     });
 
     it('a conditional delete never removes a write that lands while it runs', async () => {
-      const adapter = get();
+      const adapter = currentAdapter();
       await race(raceMs, async (key, base, round) => {
         await adapter.write(key, bytes('old'), { expiresAt: base + 60_000 });
         // The delete removes only values expired by base + 90 s; the write is live well past.
@@ -103,7 +96,7 @@ export function describeConditional<A extends FsAdapter>(
     });
 
     it('a conditional delete never undoes a touch that lands while it runs', async () => {
-      const adapter = get();
+      const adapter = currentAdapter();
       await race(raceMs, async (key, base, round) => {
         await adapter.write(key, bytes('v'), { expiresAt: base + 60_000 });
         const [touched, removed] = await Promise.all([
