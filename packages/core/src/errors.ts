@@ -86,3 +86,11 @@ export class SessionStoreError extends Error {
 export function hasErrorCode(error: unknown, code: ErrorCode): error is SessionStoreError {
   return SessionStoreError.isInstance(error) && error.code === code;
 }
+
+/** The store's error for a failure of its adapter, keeping the adapter's code and error. */
+export function storeFailure(error: unknown, action: string): SessionStoreError {
+  const code: ErrorCode = SessionStoreError.isInstance(error) ? error.code : ErrorCodes.IO;
+  return new SessionStoreError(code, `@sessionfs/core: cannot ${action} the session`, {
+    cause: error,
+  });
+}

@@ -1,6 +1,9 @@
-import type { FsAdapter } from './adapter.js';
+import type { AdapterStat, FsAdapter, StoredValue } from './adapter.js';
+import { ErrorCodes, hasErrorCode } from './errors.js';
+import type { StoreLogger } from './logger.js';
 import { mapConcurrently } from './map-concurrently.js';
-import { CORRUPT_PREFIX, setAsideAt } from './session-id.js';
+import { redactKey } from './redaction.js';
+import { CORRUPT_PREFIX, corruptKey, setAsideAt } from './session-id.js';
 
 /** How long, and how many, records set aside are kept for inspection. */
 export interface QuarantineOptions {
@@ -44,4 +47,55 @@ export async function pruneQuarantine(
     if (wasRemoved) removed += 1;
   }
   return removed;
+}
+
+/**
+ * Moves an unreadable record out of the session namespace, for inspection, and logs it
+ * once: once moved, the id reads as missing and is not reported again. Only the record
+ * found is moved (the version of `found`, when it has one): one rewritten since (another
+ * process saved the session) stays.
+ */
+export async function setAside(
+  adapter: FsAdapter,
+  logger: StoreLogger,
+  now: number,
+  key: string,
+  reason: string,
+  found?: StoredValue | AdapterStat,
+): Promise<void> {
+  const aside = corruptKey(key, now);
+  const logged = { key: redactKey(key), setAsideAs: redactKey(aside), reason };
+  const value = found !== undefined && 'data' in found ? found : undefined;
+  const version = found?.version;
+  try {
+    if (adapter.move) {
+      if (!(await adapter.move(key, aside, version === undefined ? {} : { ifVersion: version }))) {
+        return;
+      }
+    } else if (value) {
+      await adapter.write(aside, value.data);
+      if (
+        !(await adapter.delete(key, version === undefined ? undefined : { ifVersion: version }))
+      ) {
+        await adapter.delete(aside);
+        return;
+      }
+    } else {
+      logger.warn(
+        { key: redactKey(key), reason },
+        '@sessionfs/core: unreadable session record left in place (adapter cannot move it); the session reads as missing',
+      );
+      return;
+    }
+    logger.warn(
+      logged,
+      '@sessionfs/core: unreadable session record set aside; the session reads as missing',
+    );
+  } catch (error) {
+    if (hasErrorCode(error, ErrorCodes.BUSY)) return;
+    logger.error(
+      { err: error, ...logged },
+      '@sessionfs/core: could not set an unreadable session record aside',
+    );
+  }
 }

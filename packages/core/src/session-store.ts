@@ -1,0 +1,44 @@
+import type { FsAdapter } from './adapter.js';
+import type { ReapResult } from './reaper.js';
+
+/** The data of a session as the store sees it: any value the codec can encode. */
+export type SessionData = Record<string, unknown>;
+
+/**
+ * A session store over an `FsAdapter`. Every method returns a promise (or an async
+ * iterable) and never throws synchronously; failures are `SessionStoreError`s.
+ */
+export interface SessionStore<S = SessionData> {
+  /** The adapter the store runs on. */
+  readonly adapter: FsAdapter;
+  /**
+   * The session stored under `id`, as a fresh object the caller may change freely, or
+   * `null` when there is none, it expired, or its record is corrupt (then set aside and
+   * logged). Rejects with `ERR_INVALID_ID` for an id that cannot be stored, and with the
+   * adapter's error when the medium fails: an outage is not turned into "logged out".
+   */
+  get(id: string): Promise<S | null>;
+  /**
+   * Stores `session` under `id`, atomically. Expiry comes from `session.cookie.expires`,
+   * else `cookie.originalMaxAge`, else `ttl`. An unchanged session is not rewritten, and
+   * one whose only change is its expiry becomes an expiry move where the adapter can.
+   * On failure (`ERR_ENCODE_FAILED`, `ERR_TOO_LARGE`, I/O) the stored session is intact.
+   */
+  set(id: string, session: S): Promise<void>;
+  /** Moves the expiry of the stored session `id` to that of `session`; creates nothing. */
+  touch(id: string, session: S): Promise<void>;
+  /** Removes the session `id`. Idempotent. */
+  destroy(id: string): Promise<void>;
+  /** How many unexpired sessions are stored. Streams the listing; O(1) memory. */
+  length(): Promise<number>;
+  /** The ids of unexpired sessions, streamed. */
+  ids(): AsyncIterable<string>;
+  /** The unexpired sessions with their ids, streamed. */
+  entries(): AsyncIterable<[string, S]>;
+  /** Removes every session, and nothing else; resolves how many were removed. */
+  clear(): Promise<number>;
+  /** Removes expired sessions now; the background reaper calls this. */
+  reap(): Promise<ReapResult>;
+  /** Stops the reaper, waits for a running reap, closes the adapter. Idempotent. */
+  close(): Promise<void>;
+}
