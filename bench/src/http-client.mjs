@@ -4,12 +4,13 @@
 // Logs `pool` visitors in on every target (POST /login, keeping each session cookie), then
 // for each route warms every target up for `warmup` seconds (discarded) and measures each
 // for `seconds` in all, as `slices` turns that alternate between the targets (A B, B A, …):
-// a machine whose speed drifts over the run (a shared 2-core VM does) then slows every
-// target alike, where back-to-back runs of 10 s each gave one a slower stretch than the
-// other. Every request carries the next cookie of its target's pool.
+// a shared machine's speed drifts for seconds at a time, and alternating spreads a slow
+// stretch over every target instead of whichever happened to run then.
+// Every request carries the next cookie of its target's pool.
 // Sends `{ result: { [name]: { [route]: figures, served } } }`, `served` counting every
 // request that target answered.
 import autocannon from 'autocannon';
+import { median } from './util.mjs';
 
 const options = JSON.parse(process.argv[2]);
 process.on('disconnect', () => process.exit(1));
@@ -82,8 +83,6 @@ async function load(origin, path, cookies, duration) {
     non2xx: result.non2xx,
   };
 }
-
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 const targets = [];
 for (const { name, port } of options.targets) {

@@ -1,19 +1,40 @@
 // Where the servers of the HTTP level spend their time: runs each contender's server under
 // `node --cpu-prof`, once per route, with the load of http-level.mjs, and prints the self
 // time per request by package (side by side) and each contender's top self-time functions.
-// Usage: pnpm --filter @sessionfs/bench profile [contenders] [seconds] [top]
-//   contenders: comma-separated names of http-level.mjs (default `sessionfs,memory`);
-//   e.g. `pnpm --filter @sessionfs/bench profile sessionfs+redis,connect-redis 10 25`.
-// Build the packages first (`pnpm turbo run build --filter=@sessionfs/bench^...`). The
-// .cpuprofile files are kept (paths printed) for Chrome DevTools or speedscope.
+// The .cpuprofile files are kept (paths printed) for Chrome DevTools or speedscope.
 import { mkdir, mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REDIS_CONTENDERS, ROUTES, runContenders, startRedis } from './http-level.mjs';
+import {
+  FILE_CONTENDERS,
+  REDIS_CONTENDERS,
+  REDIS_FLOOR,
+  ROUTES,
+  runContenders,
+  startRedis,
+  usesRedis,
+} from './http-level.mjs';
 import { table } from './util.mjs';
 
-const [namesText = 'sessionfs,memory', secondsText = '10', topText = '15'] = process.argv.slice(2);
+const KNOWN = [...FILE_CONTENDERS, ...REDIS_CONTENDERS, REDIS_FLOOR];
+const USAGE = `Usage: pnpm --filter @sessionfs/bench run profile [contenders] [seconds] [top]
+  contenders  comma-separated, default sessionfs,memory; one of: ${KNOWN.join(', ')}
+  seconds     of load per route and contender, default 10
+  top         functions listed per contender and route, default 15
+Build the packages first: pnpm turbo run build --filter=@sessionfs/bench^...`;
+
+const args = process.argv.slice(2);
+if (args.includes('--help') || args.includes('-h')) {
+  console.log(USAGE);
+  process.exit(0);
+}
+const [namesText = 'sessionfs,memory', secondsText = '10', topText = '15'] = args;
 const names = namesText.split(',');
+const unknown = names.filter((name) => !KNOWN.includes(name));
+if (unknown.length || !(Number(secondsText) > 0) || !(Number(topText) > 0)) {
+  console.error(`${unknown.length ? `unknown contender: ${unknown.join(', ')}\n` : ''}${USAGE}`);
+  process.exit(2);
+}
 const root = await mkdtemp(join(tmpdir(), 'sessionfs-profile-'));
 
 /** Where a profiled function lives: a package, `node:` internals, or V8's own entries. */
@@ -55,7 +76,7 @@ const micros = (ms, served) => ((1000 * ms) / served).toFixed(1);
 
 let redis;
 try {
-  if (names.some((name) => REDIS_CONTENDERS.includes(name))) redis = await startRedis();
+  if (names.some(usesRedis)) redis = await startRedis();
   for (const route of ROUTES) {
     const runs = [];
     for (const name of names) {
@@ -68,7 +89,7 @@ try {
           {
             name,
             dir,
-            redisUrl: REDIS_CONTENDERS.includes(name) ? redis.url : undefined,
+            redisUrl: usesRedis(name) ? redis.url : undefined,
             prefix: `profile:${route}:${name}:`,
           },
         ],
