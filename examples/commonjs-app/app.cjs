@@ -27,8 +27,8 @@ async function main() {
   }
 }
 
-// The Fastify plugin as CommonJS apps register it: the module itself (Fastify unwraps
-// its `default`), with a counter that must reach 2 over two requests.
+// The Fastify plugin as CommonJS apps register it: the module itself, which is the
+// plugin, with a counter that must reach 2 over two requests.
 async function countVisits(dir) {
   const app = Fastify();
   app.register(sessionFile, {

@@ -1,13 +1,17 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { sessionKey } from '@sessionfs/core';
+import ts from 'typescript';
 import { expect, it } from 'vitest';
 
 const run = promisify(execFile);
 const here = fileURLToPath(new URL('..', import.meta.url));
-const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+const require = createRequire(import.meta.url);
+const tsc = require.resolve('typescript/bin/tsc');
 
 it('runs as a CommonJS app that require()s every runtime package', async () => {
   const { stdout } = await run(process.execPath, ['app.cjs'], { cwd: here });
@@ -18,6 +22,45 @@ it('runs as a CommonJS app that require()s every runtime package', async () => {
     `FileStore: hello in ${sessionKey('cjs')}`,
   ]);
 });
+
+it('registers the plugin taken as `import … = require(…)` and keeps a session', async () => {
+  const source = readFileSync(join(here, 'import-require.ts'), 'utf8');
+  const { outputText } = ts.transpileModule(source, {
+    compilerOptions: {
+      module: ts.ModuleKind.CommonJS,
+      target: ts.ScriptTarget.ES2022,
+      esModuleInterop: true,
+    },
+  });
+  // Evaluated from this folder, so that its require() calls find the app's dependencies.
+  const { stdout } = await run(process.execPath, ['--eval', outputText], { cwd: here });
+  expect(stdout.trim()).toBe('import = require(): hello from import = require()');
+});
+
+it('declares for require() the names the ESM entry exports', () => {
+  const plugin = dirname(require.resolve('@sessionfs/fastify-session-file/package.json'));
+  expect(exportedNames(join(plugin, 'commonjs.d.cts'))).toEqual(
+    exportedNames(join(plugin, 'dist/index.d.mts')),
+  );
+});
+
+/** The names a declaration file exports, as TypeScript sees them (`export =` unfolded). */
+function exportedNames(file: string): string[] {
+  const program = ts.createProgram([file], {
+    module: ts.ModuleKind.Node16,
+    moduleResolution: ts.ModuleResolutionKind.Node16,
+    noEmit: true,
+    types: [],
+  });
+  const checker = program.getTypeChecker();
+  const source = program.getSourceFile(file);
+  const moduleSymbol = source && checker.getSymbolAtLocation(source);
+  if (!moduleSymbol) throw new Error(`no module in ${file}`);
+  return checker
+    .getExportsOfModule(moduleSymbol)
+    .map((symbol) => symbol.name)
+    .sort();
+}
 
 // A whole `tsc` run takes about 7 s alone on 2 cores, and passed 30 s in a CI run that had
 // every package's tests going beside it.
