@@ -1,5 +1,6 @@
 import type { Stats } from 'node:fs';
-import { ErrorCodes, SessionStoreError } from '@sessionfs/core';
+import { ErrorCodes, SessionStoreError } from '@sessionfs/core/adapter';
+import { ADAPTER } from './fs-errors.js';
 
 /** Who may use the session directory besides the process's own user. */
 export type DirectoryAccess = 'owner' | 'group';
@@ -32,7 +33,7 @@ export function assertSafeDirectory(
   if (!stats.isDirectory()) {
     throw new SessionStoreError(
       ErrorCodes.UNSAFE_DIRECTORY,
-      `@sessionfs/adapter-node: ${dir} is not a directory`,
+      `${ADAPTER}: ${dir} is not a directory`,
     );
   }
   const uid = process.getuid?.();
@@ -43,26 +44,26 @@ export function assertSafeDirectory(
   if (stats.uid !== uid && !sharedGroup) {
     throw new SessionStoreError(
       ErrorCodes.UNSAFE_DIRECTORY,
-      `@sessionfs/adapter-node: refusing the session directory ${dir} (${shown}): it belongs to another user, who could replace or forge sessions. Use a directory of your own (uid ${uid}), or run \`chown ${uid} ${quote(dir)}\` as root`,
+      `${ADAPTER}: refusing the session directory ${dir} (${shown}): it belongs to another user, who could replace or forge sessions. Use a directory of your own (uid ${uid}), or run \`chown ${uid} ${quote(dir)}\` as root`,
     );
   }
   if (mode & 0o002) {
     throw new SessionStoreError(
       ErrorCodes.UNSAFE_DIRECTORY,
-      `@sessionfs/adapter-node: refusing the session directory ${dir} (${shown}): every local user can write it, and so replace or forge sessions. Run \`chmod ${access === 'group' ? '770' : '700'} ${quote(dir)}\``,
+      `${ADAPTER}: refusing the session directory ${dir} (${shown}): every local user can write it, and so replace or forge sessions. Run \`chmod ${access === 'group' ? '770' : '700'} ${quote(dir)}\``,
     );
   }
   if (mode & 0o020 && access !== 'group') {
     throw new SessionStoreError(
       ErrorCodes.UNSAFE_DIRECTORY,
-      `@sessionfs/adapter-node: refusing the session directory ${dir} (${shown}): its group can write it, and so replace or forge sessions. Run \`chmod 700 ${quote(dir)}\`, or pass \`access: 'group'\` if the group shares it on purpose`,
+      `${ADAPTER}: refusing the session directory ${dir} (${shown}): its group can write it, and so replace or forge sessions. Run \`chmod 700 ${quote(dir)}\`, or pass \`access: 'group'\` if the group shares it on purpose`,
     );
   }
   const readable = access === 'group' ? mode & 0o004 : mode & 0o044;
   if (readable && !warnedDirectories.has(dir)) {
     warnedDirectories.add(dir);
     warn(
-      `@sessionfs/adapter-node: the session directory ${dir} (${shown}) can be listed by ${access === 'group' ? 'every local user' : 'other local users'}, and its file names are the session ids. Run \`chmod ${access === 'group' ? '770' : '700'} ${quote(dir)}\``,
+      `${ADAPTER}: the session directory ${dir} (${shown}) can be listed by ${access === 'group' ? 'every local user' : 'other local users'}, and its file names are the session ids. Run \`chmod ${access === 'group' ? '770' : '700'} ${quote(dir)}\``,
     );
   }
 }

@@ -4,6 +4,12 @@ import { errnoCode } from './fs-errors.js';
 /** How long an operation keeps retrying while the process is out of file descriptors. */
 const FD_PRESSURE_BUDGET_MS = 10_000;
 
+/** Whether a call failed because the process or the system ran out of descriptors. */
+export function isFdPressure(error: unknown): boolean {
+  const code = errnoCode(error);
+  return code === 'EMFILE' || code === 'ENFILE';
+}
+
 /**
  * Runs `operation`, retrying with a growing pause while it fails with EMFILE or ENFILE.
  * Running out of descriptors is transient (other handles close), and giving up would turn
@@ -16,8 +22,7 @@ export async function retryOnFdPressure<T>(operation: () => Promise<T>): Promise
     try {
       return await operation();
     } catch (error) {
-      const code = errnoCode(error);
-      if ((code !== 'EMFILE' && code !== 'ENFILE') || Date.now() + pause > deadline) throw error;
+      if (!isFdPressure(error) || Date.now() + pause > deadline) throw error;
       await sleep(pause);
       pause = Math.min(pause * 2, 100);
     }

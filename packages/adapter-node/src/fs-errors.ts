@@ -1,10 +1,14 @@
+import type { Stats } from 'node:fs';
 import {
+  adapterError,
   type ErrorCode,
   ErrorCodes,
-  redactError,
   redactKey,
   SessionStoreError,
 } from '@sessionfs/core/adapter';
+
+/** The package name that starts every message of this adapter. */
+export const ADAPTER = '@sessionfs/adapter-node';
 
 /** The node:fs error codes that mean "the disk is full". */
 const NO_SPACE = new Set(['ENOSPC', 'EDQUOT']);
@@ -31,15 +35,42 @@ export function toStoreError(
   path: string,
   key?: string,
 ): SessionStoreError {
-  if (SessionStoreError.isInstance(error)) return error;
   const errno = errnoCode(error);
   let code: ErrorCode = ErrorCodes.IO;
   if (errno && NO_SPACE.has(errno)) code = ErrorCodes.NO_SPACE;
   else if (errno && PERMISSION.has(errno)) code = ErrorCodes.PERMISSION;
-  const shown = key === undefined ? path : path.split(key).join(redactKey(key));
-  return new SessionStoreError(
+  return adapterError(error, {
+    adapter: ADAPTER,
+    action,
     code,
-    `@sessionfs/adapter-node: cannot ${action} ${shown}${errno ? ` (${errno})` : ''}`,
-    { cause: key === undefined ? error : redactError(error, key) },
+    key,
+    subject: path,
+    detail: errno ? ` (${errno})` : undefined,
+  });
+}
+
+/** The error for an entry under a session's name that the adapter did not write. */
+export function foreignEntry(path: string, key: string, what: string): SessionStoreError {
+  return new SessionStoreError(
+    ErrorCodes.FOREIGN_ENTRY,
+    `${ADAPTER}: ${path.split(key).join(redactKey(key))} is ${what}, not a session file; it is left alone`,
   );
+}
+
+/** An open that failed because of what sits at `path` (a link, a socket) is a foreign entry. */
+export function foreignOr(error: unknown, path: string, key: string): unknown {
+  const code = errnoCode(error);
+  if (code === 'ELOOP') return foreignEntry(path, key, 'a symbolic link');
+  if (code === 'ENXIO') return foreignEntry(path, key, 'a socket or device');
+  return error;
+}
+
+/** What a file type reads as, in messages. */
+export function kindOf(stats: Stats): string {
+  if (stats.isDirectory()) return 'a directory';
+  if (stats.isFIFO()) return 'a FIFO';
+  if (stats.isCharacterDevice() || stats.isBlockDevice()) return 'a device';
+  if (stats.isSocket()) return 'a socket';
+  if (stats.isSymbolicLink()) return 'a symbolic link';
+  return 'not a regular file';
 }

@@ -1,10 +1,5 @@
-export {
-  createNodeAdapter,
-  type DirectoryAccess,
-  NEVER_EXPIRES_MTIME_MS,
-  type NodeAdapter,
-  type NodeAdapterOptions,
-  type NodeFs,
-  type NodeFsPromises,
-  type WarnFn,
-} from './node-adapter.js';
+export type { DirectoryAccess, WarnFn } from './directory-safety.js';
+export { NEVER_EXPIRES_MTIME_MS } from './file-metadata.js';
+export { createNodeAdapter, type NodeAdapter } from './node-adapter.js';
+export type { NodeFs, NodeFsPromises } from './node-fs.js';
+export type { NodeAdapterOptions } from './options.js';

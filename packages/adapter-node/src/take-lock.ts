@@ -1,15 +1,17 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ErrorCodes, SessionStoreError } from '@sessionfs/core';
-import { errnoCode } from './fs-errors.js';
+import { ErrorCodes, PROCESS_TOKEN_HEX, SessionStoreError } from '@sessionfs/core/adapter';
+import { ADAPTER, errnoCode } from './fs-errors.js';
 import type { NodeFs } from './node-fs.js';
-import { PROCESS_TOKEN } from './temp-names.js';
 
 /** The lock file's name: a dot-name, so never a key, never listed. */
 export const TAKE_LOCK_NAME = '.sessionfs-take.lock';
-/** Where a stale lock is moved before it is removed (see `breakIfStale`); `cleanup` removes leftovers. */
-export const STALE_LOCK_NAME = /^\.sessionfs-take\.lock\.[0-9a-f]{8}\.stale$/;
+/**
+ * Where a stale lock is moved before it is removed: the lock's name, the breaking
+ * process's token (see `breakIfStale`), `.stale`. `cleanup` removes leftovers.
+ */
+export const STALE_LOCK_NAME = /^\.sessionfs-take\.lock\.[0-9a-f]{16}\.stale$/;
 /** How long an acquirer waits for another process's lock before giving up (`ERR_BUSY`). */
 const WAIT_MS = 100;
 /** A lock untouched this long belongs to a process that died or froze. */
@@ -99,7 +101,7 @@ export class TakeLock {
       try {
         const fd = this.fs.openSync(this.path, 'wx', 0o600);
         try {
-          this.fs.writeSync(fd, `${process.pid} ${HOST} ${PROCESS_TOKEN}\n`);
+          this.fs.writeSync(fd, `${process.pid} ${HOST} ${PROCESS_TOKEN_HEX}\n`);
         } finally {
           this.fs.closeSync(fd);
         }
@@ -113,7 +115,7 @@ export class TakeLock {
       if (Date.now() > deadline) {
         throw new SessionStoreError(
           ErrorCodes.BUSY,
-          '@sessionfs/adapter-node: another process is reaping this directory',
+          `${ADAPTER}: another process is reaping this directory`,
         );
       }
       await sleep(5);
@@ -157,7 +159,7 @@ export class TakeLock {
       return true;
     }
     if (!isAbandoned(owner, stale.mtimeMs)) return false;
-    const aside = `${this.path}.${PROCESS_TOKEN}.stale`;
+    const aside = `${this.path}.${PROCESS_TOKEN_HEX}.stale`;
     try {
       this.fs.renameSync(this.path, aside);
     } catch {

@@ -6,6 +6,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ErrorCodes, hasErrorCode } from '@sessionfs/core';
+import { MAX_KEY_LENGTH } from '@sessionfs/core/adapter';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   createNodeAdapter,
@@ -81,6 +82,14 @@ describe('files and permissions', () => {
     );
   });
 
+  it('writes a key of the longest length: its temp name stays within 255 bytes', async () => {
+    const adapter = createNodeAdapter({ dir });
+    const key = 'k'.repeat(MAX_KEY_LENGTH);
+    await adapter.write(key, encode('value'));
+    expect(decode(await adapter.read(key))).toBe('value');
+    expect(await fs.readdir(dir)).toEqual([key]);
+  });
+
   it('keeps the expiry in the file mtime, and "never" as the 2038 sentinel', async () => {
     const adapter = createNodeAdapter({ dir });
     const expiresAt = Date.UTC(2030, 0, 1, 12, 0, 0, 250);
@@ -95,7 +104,7 @@ describe('listing', () => {
   it('hides temp files, foreign files and subdirectories', async () => {
     const adapter = createNodeAdapter({ dir });
     await adapter.write('real', encode('v'));
-    writeFileSync(join(dir, '.real.0123456789abcdef.tmp'), 'partial');
+    writeFileSync(join(dir, '.real.0123456789abcdef01234567.tmp'), 'partial');
     writeFileSync(join(dir, 'README.md'), 'not a key');
     await fs.mkdir(join(dir, 'subdir'));
     expect(await collect(adapter.list(''))).toEqual(['real']);
@@ -122,7 +131,7 @@ describe('cleanup', () => {
   it('removes temp files older than the given age, and nothing else', async () => {
     const adapter = createNodeAdapter({ dir });
     await adapter.write('real', encode('v'));
-    const stale = join(dir, '.real.0123456789abcdef.tmp');
+    const stale = join(dir, '.real.0123456789abcdef01234567.tmp');
     writeFileSync(stale, 'half a record');
     writeFileSync(join(dir, '.not-ours'), 'x');
     writeFileSync(join(dir, 'README.md'), 'x');
@@ -142,7 +151,7 @@ describe('takes: removing exactly the file checked', () => {
   const lockPath = () => join(dir, '.sessionfs-take.lock');
   /** A lock file as a process writes it: `pid host token`. */
   const writeLock = (pid: number) =>
-    writeFileSync(lockPath(), `${pid} ${hostname()} 0123abcd\n`, { mode: 0o600 });
+    writeFileSync(lockPath(), `${pid} ${hostname()} 0123456789abcdef\n`, { mode: 0o600 });
   /** What a take leaves while it checks the file of `key`: the file under its held name. */
   const hold = (key: string) => fs.rename(join(dir, key), join(dir, `.${key}.held`));
 
@@ -177,7 +186,7 @@ describe('takes: removing exactly the file checked', () => {
     await adapter.write('newer', encode('old'), { expiresAt: Date.now() + HOUR });
     for (const key of ['live', 'expired', 'newer']) await hold(key);
     await adapter.write('newer', encode('new'), { expiresAt: Date.now() + HOUR });
-    writeFileSync(join(dir, '.sessionfs-take.lock.0123abcd.stale'), '1 host token');
+    writeFileSync(join(dir, '.sessionfs-take.lock.0123456789abcdef.stale'), '1 host token');
     // Young leftovers may belong to a take under way in another process.
     expect(await adapter.cleanup(60_000)).toBe(0);
     await new Promise((resolve) => setTimeout(resolve, 20));

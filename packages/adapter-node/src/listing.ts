@@ -1,0 +1,85 @@
+import type { Dirent } from 'node:fs';
+import { join } from 'node:path';
+import { assertValidPrefix, isValidKey } from '@sessionfs/core/adapter';
+import type { FileCalls } from './file-calls.js';
+import { toStoreError } from './fs-errors.js';
+import type { SessionDirectory } from './session-directory.js';
+import { STALE_LOCK_NAME, type TakeLock } from './take-lock.js';
+import { settleHeld } from './takes.js';
+import { HELD_NAME, TEMP_NAME } from './temp-names.js';
+
+/** What listing and cleanup use of the adapter. */
+export interface ListingContext {
+  readonly directory: SessionDirectory;
+  readonly calls: FileCalls;
+  readonly takeLock: TakeLock;
+  /** Throws `ERR_CLOSED` once the adapter is closed. */
+  assertOpen(): void;
+}
+
+/**
+ * The keys in the directory that start with `prefix`, streamed with one directory
+ * handle, so that a directory of millions of files costs one descriptor.
+ */
+export async function* listKeys(adapter: ListingContext, prefix: string): AsyncIterable<string> {
+  adapter.assertOpen();
+  assertValidPrefix(prefix);
+  adapter.directory.checkOnce();
+  const directory = await adapter.directory.open('list');
+  if (directory === undefined) return;
+  try {
+    for (;;) {
+      let entry: Dirent | null;
+      try {
+        entry = await directory.read();
+      } catch (error) {
+        throw toStoreError(error, 'list', adapter.directory.path);
+      }
+      if (entry === null) return;
+      // Only regular files are values: never a link, a FIFO, a device or a directory.
+      if (!entry.isFile() || !entry.name.startsWith(prefix) || !isValidKey(entry.name)) {
+        continue;
+      }
+      yield entry.name;
+    }
+  } finally {
+    await directory.close().catch(() => {});
+  }
+}
+
+/**
+ * Removes the temp files and stale lock files older than `olderThanMs`, and settles the
+ * held files that takers which died left behind (see `settleHeld`); resolves how many
+ * entries went.
+ */
+export async function cleanUp(adapter: ListingContext, olderThanMs: number): Promise<number> {
+  adapter.assertOpen();
+  adapter.directory.checkOnce();
+  const dir = adapter.directory.path;
+  const { calls } = adapter;
+  const cutoff = Date.now() - olderThanMs;
+  let removed = 0;
+  const directory = await adapter.directory.open('clean up');
+  if (directory === undefined) return 0;
+  try {
+    for (let entry = await directory.read(); entry !== null; entry = await directory.read()) {
+      const { name } = entry;
+      const held = HELD_NAME.exec(name)?.[1];
+      if (!TEMP_NAME.test(name) && !STALE_LOCK_NAME.test(name) && held === undefined) continue;
+      const path = join(dir, name);
+      // ctime, not mtime: a temp or held file's mtime holds the record's expiry.
+      const stats = await calls.lstat(path);
+      if (stats === undefined || stats.ctimeMs > cutoff) continue;
+      if (held === undefined) {
+        if (await calls.unlink(path)) removed += 1;
+      } else if (isValidKey(held) && (await settleHeld(calls, adapter.takeLock, dir, held, path))) {
+        removed += 1;
+      }
+    }
+  } catch (error) {
+    throw toStoreError(error, 'clean up', dir);
+  } finally {
+    await directory.close().catch(() => {});
+  }
+  return removed;
+}
