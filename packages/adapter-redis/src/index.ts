@@ -1,5 +1,2 @@
-export {
-  createRedisAdapter,
-  type RedisAdapter,
-  type RedisAdapterOptions,
-} from './redis-adapter.js';
+export type { RedisAdapterOptions } from './options.js';
+export { createRedisAdapter, type RedisAdapter } from './redis-adapter.js';

@@ -1,0 +1,29 @@
+import type { RedisClientOptions } from 'redis';
+import type { RedisClient } from './client.js';
+
+/** Options of {@link createRedisAdapter}. Give one of `client`, `url` or `nodes`. */
+export interface RedisAdapterOptions {
+  /**
+   * A client (`createClient()` or `createCluster()` of the `redis` package) you created.
+   * The adapter connects it if you have not, and never closes it: it is yours. Create it
+   * with `disableOfflineQueue: true` so that commands fail at once while Redis is down
+   * rather than run late, after the adapter has reported them failed.
+   */
+  client?: RedisClient;
+  /** A `redis://` URL; the adapter creates, connects and owns the client. */
+  url?: string;
+  /** Redis Cluster seed nodes; the adapter creates and owns a cluster client. */
+  nodes?: { host: string; port: number }[];
+  /** Extra `createClient` options for a client (or each cluster node) the adapter creates. */
+  redisOptions?: RedisClientOptions;
+  /** Prefix of every Redis key the adapter writes. Default `sessionfs:`. */
+  prefix?: string;
+  /**
+   * Time, in ms, after which an operation Redis has not answered rejects with
+   * `ERR_UNAVAILABLE` (between `timeout` and 1.25 × `timeout`), so an outage or a hung
+   * server fails requests quickly instead of hanging them. Default 2,000.
+   */
+  timeout?: number;
+  /** Keys asked of each SCAN call while listing. Default 500. */
+  scanCount?: number;
+}
