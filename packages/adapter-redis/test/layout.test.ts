@@ -68,3 +68,16 @@ it('connects a client it is given if needed, and leaves it open on close', async
     client.destroy();
   }
 });
+
+it('runs on the redis client major this run asks for (REDIS_CLIENT=5: redis 5, otherwise 6)', async () => {
+  const adapter = createRedisAdapter({ url: server.url, prefix: `major-${randomUUID()}:` });
+  try {
+    await adapter.write('k', new TextEncoder().encode('v'));
+    // Only redis 6 asks for RESP3 by default: the protocol tells which client the adapter loaded.
+    const client = adapter.client as unknown as { sendCommand(args: string[]): Promise<unknown> };
+    const info = String(await client.sendCommand(['CLIENT', 'INFO']));
+    expect(info).toMatch(process.env.REDIS_CLIENT === '5' ? /\bresp=2\b/ : /\bresp=3\b/);
+  } finally {
+    await adapter.close();
+  }
+});
