@@ -1,6 +1,13 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ErrorCodes, hasErrorCode, MAX_ID_BYTES, MAX_SPELLED_ID_BYTES, sessionIdOf, sessionKey } from '@sessionfs/core';
+import {
+  ErrorCodes,
+  hasErrorCode,
+  MAX_ID_BYTES,
+  MAX_SPELLED_ID_BYTES,
+  sessionIdOf,
+  sessionKey,
+} from '@sessionfs/core';
 import { isValidKey } from '@sessionfs/core/adapter';
 import { describe, expect, it } from 'vitest';
 import { adapters, collect, nodeAdapter, openStore, rejection, tempRoot } from './helpers.js';
