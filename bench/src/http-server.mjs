@@ -45,8 +45,13 @@ async function createStore() {
       return new FileSessionStore({ dir });
     case 'sessionfs+cache':
       return new FileSessionStore({ dir, cache: { mode: 'shared' } });
-    case 'sessionfs+redis':
-      return new FileSessionStore({ adapter: createRedisAdapter({ url: redisUrl, prefix }) });
+    case 'sessionfs+redis': {
+      // The bench's own `redis` client, the one connect-redis runs on: `redis` is a peer of
+      // the adapter, and both contenders must run on the same client version.
+      const client = createClient({ url: redisUrl, disableOfflineQueue: true });
+      client.on('error', () => {});
+      return new FileSessionStore({ adapter: createRedisAdapter({ client, prefix }) });
+    }
     case 'connect-redis': {
       const { RedisStore } = await import('connect-redis');
       const client = createClient({ url: redisUrl });
