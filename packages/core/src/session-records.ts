@@ -1,5 +1,6 @@
 import type { FsAdapter, StoredValue } from './adapter.js';
 import { ErrorCodes, hasErrorCode, storeFailure } from './errors.js';
+import { mapConcurrently } from './map-concurrently.js';
 import { parseRecord } from './record.js';
 import { isSessionKey, SESSION_PREFIX, sessionIdOf } from './session-id.js';
 
@@ -27,6 +28,14 @@ export class SessionRecords {
     for await (const key of this.adapter.list(SESSION_PREFIX)) {
       if (isSessionKey(key)) yield key;
     }
+  }
+
+  /** Removes every session record, and nothing else; resolves how many it removed. */
+  async deleteAll(concurrency: number): Promise<number> {
+    let removed = 0;
+    const deletions = mapConcurrently(this.keys(), concurrency, (key) => this.adapter.delete(key));
+    for await (const wasRemoved of deletions) if (wasRemoved) removed += 1;
+    return removed;
   }
 
   /** How many session records the adapter holds, expired or not. */

@@ -22,7 +22,7 @@ export type { SessionData, SessionStore } from './session-store.js';
 
 /** Creates a session store. Throws `ERR_INVALID_OPTION` for options it cannot work with. */
 export function createSessionStore<S = SessionData>(options: SessionStoreOptions): SessionStore<S> {
-  return new FileBackedSessionStore<S>(options);
+  return new SessionStoreEngine<S>(options);
 }
 
 /**
@@ -30,7 +30,7 @@ export function createSessionStore<S = SessionData>(options: SessionStoreOptions
  * and corruption are decided here. How an unchanged save is made is its save strategy's
  * business; the reaper, the quota and the quarantine live in their own units.
  */
-class FileBackedSessionStore<S> implements SessionStore<S> {
+class SessionStoreEngine<S> implements SessionStore<S> {
   readonly adapter: FsAdapter;
   private readonly encoding: SessionEncoding;
   private readonly concurrency: number;
@@ -60,7 +60,7 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
       settings.cache !== undefined,
     );
     this.records = new SessionRecords(adapter, settings.maxRecordBytes);
-    this.expiry = new StoredExpiry(adapter, this.records, now);
+    this.expiry = new StoredExpiry(adapter, this.records, now, settings.logger);
     this.strategy = chooseSaveStrategy(
       { adapter, table: this.table, expiry: this.expiry },
       settings.cache,
@@ -273,12 +273,7 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
 
   async *ids(): AsyncIterable<string> {
     this.assertOpen();
-    const now = this.now();
-    const live = mapConcurrently(this.records.keys(), this.concurrency, async (key) => {
-      const id = await this.records.idOf(key);
-      return id !== null && (await this.expiry.ofListed(key)) > now ? id : null;
-    });
-    for await (const id of live) if (id !== null) yield id;
+    yield* this.expiry.liveIds(this.now(), this.concurrency);
   }
 
   async *entries(): AsyncIterable<[string, S]> {
@@ -294,12 +289,9 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
 
   async clear(): Promise<number> {
     this.assertOpen();
-    let removed = 0;
-    const deletions = mapConcurrently(this.records.keys(), this.concurrency, (key) =>
-      this.adapter.delete(key),
-    );
+    let removed: number;
     try {
-      for await (const wasRemoved of deletions) if (wasRemoved) removed += 1;
+      removed = await this.records.deleteAll(this.concurrency);
     } catch (error) {
       throw storeFailure(error, 'clear');
     } finally {
@@ -333,10 +325,7 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
     return this.expiry.rewrite(key, expiresAt);
   }
 
-  /**
-   * Removes a record found expired at `now`, unless another process renewed or rewrote it
-   * since: the adapter checks and removes in one step. Resolves `null`, what `get` returns.
-   */
+  /** Forgets a session found expired at `now`, and removes its record (see `StoredExpiry`). */
   private async dropExpired(
     id: string,
     key: string,
@@ -344,18 +333,7 @@ class FileBackedSessionStore<S> implements SessionStore<S> {
     version: string | undefined,
   ): Promise<null> {
     this.table.forget(id);
-    try {
-      const removed = await this.adapter.delete(key, this.expiry.removalIf(now, version));
-      if (removed) this.quota?.removed();
-    } catch (error) {
-      // Another process is reaping: it removes the record.
-      if (!hasErrorCode(error, ErrorCodes.BUSY)) {
-        this.logger.warn(
-          { err: error, key: redactKey(key) },
-          '@sessionfs/core: could not remove an expired session',
-        );
-      }
-    }
+    if (await this.expiry.removeFound(key, now, version)) this.quota?.removed();
     return null;
   }
 

@@ -1,6 +1,9 @@
 import type { AdapterStat, DeleteOptions, FsAdapter } from './adapter.js';
 import { ErrorCodes, hasErrorCode, storeFailure } from './errors.js';
+import type { StoreLogger } from './logger.js';
+import { mapConcurrently } from './map-concurrently.js';
 import { encodeRecord, parseRecord } from './record.js';
+import { redactKey } from './redaction.js';
 import type { SessionRecords } from './session-records.js';
 
 /**
@@ -18,6 +21,7 @@ export class StoredExpiry {
     private readonly adapter: FsAdapter,
     private readonly records: SessionRecords,
     private readonly now: () => number,
+    private readonly logger: StoreLogger,
   ) {
     this.kept = typeof adapter.touch === 'function' && typeof adapter.stat === 'function';
     this.keptUntil = adapter.capabilities.expiresUntil ?? Number.POSITIVE_INFINITY;
@@ -71,6 +75,26 @@ export class StoredExpiry {
   }
 
   /**
+   * Removes a record `get` found expired at `now` (at `version`), unless another process
+   * renewed or rewrote it since: the adapter checks and removes in one step. Resolves
+   * whether it was removed; a failure is logged, as the session reads as missing anyway.
+   */
+  async removeFound(key: string, now: number, version: string | undefined): Promise<boolean> {
+    try {
+      return await this.adapter.delete(key, this.removalIf(now, version));
+    } catch (error) {
+      // Another process is reaping: it removes the record.
+      if (!hasErrorCode(error, ErrorCodes.BUSY)) {
+        this.logger.warn(
+          { err: error, key: redactKey(key) },
+          '@sessionfs/core: could not remove an expired session',
+        );
+      }
+      return false;
+    }
+  }
+
+  /**
    * Removes the record under `key` if it expired by `cutoff`, in one adapter call that
    * checks and removes together: a record written or touched meanwhile, here or by
    * another process, is never removed.
@@ -84,6 +108,15 @@ export class StoredExpiry {
       return false;
     }
     return this.adapter.delete(key, this.removalIf(cutoff, listed.value.version));
+  }
+
+  /** The ids of the sessions live at `now`, streamed. */
+  async *liveIds(now: number, concurrency: number): AsyncIterable<string> {
+    const live = mapConcurrently(this.records.keys(), concurrency, async (key) => {
+      const id = await this.records.idOf(key);
+      return id !== null && (await this.ofListed(key)) > now ? id : null;
+    });
+    for await (const id of live) if (id !== null) yield id;
   }
 
   /** The expiry of the record under `key`; 0 when gone, so callers treat it as expired. */
