@@ -252,7 +252,7 @@ describe('the reaper', () => {
 
   it('also clears what interrupted writes left behind, through the adapter', async () => {
     const adapter = createMemoryAdapter();
-    const leftover = `${adapter.dir}/.${sessionKey('crashed')}.0123456789abcdef.tmp`;
+    const leftover = `${adapter.dir}/.${sessionKey('crashed')}.0123456789abcdef01234567.tmp`;
     const store = openStore({ adapter });
     await store.set('alive', { ok: true });
     adapter.volume.writeFileSync(leftover, 'half a rec');
