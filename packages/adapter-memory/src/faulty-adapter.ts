@@ -1,4 +1,4 @@
-import { type ErrorCode, ErrorCodes, type FsAdapter, SessionStoreError } from '@sessionfs/core';
+import { adapterError, type ErrorCode, ErrorCodes, type FsAdapter } from '@sessionfs/core/adapter';
 import { createMemoryAdapter } from './memory-adapter.js';
 
 /** The adapter operations a fault can target. */
@@ -144,11 +144,12 @@ export function createFaultyAdapter(options: FaultyAdapterOptions = {}): FaultyA
         code: fault.kind,
         syscall: operation,
       });
-      throw new SessionStoreError(
-        CODES[fault.kind],
-        `@sessionfs/adapter-memory: injected ${fault.kind} in ${operation}`,
-        { cause },
-      );
+      throw adapterError(cause, {
+        adapter: '@sessionfs/adapter-memory',
+        action: operation,
+        code: CODES[fault.kind],
+        detail: ` (injected ${fault.kind})`,
+      });
     }
   }
 
