@@ -8,14 +8,6 @@ import {
 } from '@sessionfs/session-binding';
 import session, { type SessionData } from 'express-session';
 
-export type {
-  AdapterStoreOptions,
-  DirectoryStoreOptions,
-  EngineOptions,
-  FileSessionStoreOptions,
-  StoreCallback,
-} from '@sessionfs/session-binding';
-
 /** Options of {@link FileStore}: a directory or an adapter, plus the engine's options. */
 export type FileStoreOptions = FileSessionStoreOptions;
 

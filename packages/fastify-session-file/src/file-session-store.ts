@@ -8,14 +8,6 @@ import {
 } from '@sessionfs/session-binding';
 import type { Session } from 'fastify';
 
-export type {
-  AdapterStoreOptions,
-  DirectoryStoreOptions,
-  EngineOptions,
-  FileSessionStoreOptions,
-  StoreCallback,
-} from '@sessionfs/session-binding';
-
 /**
  * Callback of `get`: the session, or `null` when there is none (missing, expired or
  * corrupt), or an error when the medium failed or the id cannot be stored.

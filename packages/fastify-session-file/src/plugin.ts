@@ -1,8 +1,9 @@
 import fastifyCookie, { type FastifyCookieOptions } from '@fastify/cookie';
 import fastifySession, { type FastifySessionOptions } from '@fastify/session';
+import type { FileSessionStoreOptions } from '@sessionfs/session-binding';
 import type { FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
-import { FileSessionStore, type FileSessionStoreOptions } from './file-session-store.js';
+import { FileSessionStore } from './file-session-store.js';
 
 /** The session directory when the options name none, as with `session-file-store`. */
 export const DEFAULT_SESSIONS_DIR = './sessions';

@@ -1,0 +1,20 @@
+/**
+ * `@sessionfs/session-binding/public`: the names every framework binding re-exports to its
+ * users (`export * from '@sessionfs/session-binding/public'`), kept in one list.
+ */
+export {
+  type ErrorCode,
+  ErrorCodes,
+  type FsAdapter,
+  hasErrorCode,
+  type SessionCodec,
+  SessionStoreError,
+  type StoreLogger,
+} from '@sessionfs/core';
+export type { StoreCallback } from './session-binding.js';
+export type {
+  AdapterStoreOptions,
+  DirectoryStoreOptions,
+  EngineOptions,
+  FileSessionStoreOptions,
+} from './store-options.js';
