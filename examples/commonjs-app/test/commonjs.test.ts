@@ -37,6 +37,19 @@ it('registers the plugin taken as `import … = require(…)` and keeps a sessio
   expect(stdout.trim()).toBe('import = require(): hello from import = require()');
 });
 
+it('serves express-session with FileStore from a CommonJS TypeScript app', async () => {
+  const source = readFileSync(join(here, 'express-app.ts'), 'utf8');
+  const { outputText } = ts.transpileModule(source, {
+    compilerOptions: {
+      module: ts.ModuleKind.CommonJS,
+      target: ts.ScriptTarget.ES2022,
+      esModuleInterop: true,
+    },
+  });
+  const { stdout } = await run(process.execPath, ['--eval', outputText], { cwd: here });
+  expect(stdout.trim()).toBe('express-session: views 2');
+});
+
 it('declares for require() the names the ESM entry exports', () => {
   const plugin = dirname(require.resolve('@sessionfs/fastify-session-file/package.json'));
   expect(exportedNames(join(plugin, 'commonjs.d.cts'))).toEqual(
