@@ -23,8 +23,9 @@ it('runs as a CommonJS app that require()s every runtime package', async () => {
   ]);
 });
 
-it('registers the plugin taken as `import … = require(…)` and keeps a session', async () => {
-  const source = readFileSync(join(here, 'import-require.ts'), 'utf8');
+/** Compiles a TypeScript file of this project to CommonJS, runs it, and returns its output. */
+async function runCompiled(file: string): Promise<string> {
+  const source = readFileSync(join(here, file), 'utf8');
   const { outputText } = ts.transpileModule(source, {
     compilerOptions: {
       module: ts.ModuleKind.CommonJS,
@@ -34,20 +35,17 @@ it('registers the plugin taken as `import … = require(…)` and keeps a sessio
   });
   // Evaluated from this folder, so that its require() calls find the app's dependencies.
   const { stdout } = await run(process.execPath, ['--eval', outputText], { cwd: here });
-  expect(stdout.trim()).toBe('import = require(): hello from import = require()');
+  return stdout.trim();
+}
+
+it('registers the plugin taken as `import … = require(…)` and keeps a session', async () => {
+  expect(await runCompiled('import-require.ts')).toBe(
+    'import = require(): hello from import = require()',
+  );
 });
 
 it('serves express-session with FileStore from a CommonJS TypeScript app', async () => {
-  const source = readFileSync(join(here, 'express-app.ts'), 'utf8');
-  const { outputText } = ts.transpileModule(source, {
-    compilerOptions: {
-      module: ts.ModuleKind.CommonJS,
-      target: ts.ScriptTarget.ES2022,
-      esModuleInterop: true,
-    },
-  });
-  const { stdout } = await run(process.execPath, ['--eval', outputText], { cwd: here });
-  expect(stdout.trim()).toBe('express-session: views 2');
+  expect(await runCompiled('express-app.ts')).toBe('express-session: views 2');
 });
 
 it('declares for require() the names the ESM entry exports', () => {

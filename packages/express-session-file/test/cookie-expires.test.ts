@@ -1,13 +1,12 @@
 // Expiry set through `cookie.expires` alone (no maxAge): express-session stores the date,
 // and the store must expire the session at it, as it does for maxAge.
 import { mkdtemp, rm } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import session from 'express-session';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FileStore } from '../src/index.js';
-import { Client, type CreateExpress, expressVersions, SECRET, sleep } from './http-app.js';
+import { Client, type CreateExpress, expressVersions, listen, SECRET, sleep } from './http-app.js';
 
 /** How long the session lives: long enough for the requests made before it runs out. */
 const LIFETIME_MS = 800;
@@ -24,20 +23,7 @@ async function startExpiringApp(createExpress: CreateExpress, store: FileStore) 
   app.get('/whoami', (req, res) => {
     res.json({ id: req.sessionID, user: req.session.user ?? null });
   });
-  const server = app.listen(0, '127.0.0.1');
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return listen(app);
 }
 
 describe.each(expressVersions)('cookie.expires through express-session on $name', ({ create }) => {
