@@ -1,9 +1,13 @@
 // The login demo as an Express 5 app: log in with a name, see who you are and how many
 // pages you viewed, log out. Sessions are files in `dir`, through the sessionfs
-// express-session store.
+// express-session store. Its pages, the same as examples/login's, come from
+// @sessionfs/example-login-kit.
+import { loginPages, nameFromForm } from '@sessionfs/example-login-kit/pages';
 import { FileStore } from '@sessionfs/express-session-file';
 import express from 'express';
 import session from 'express-session';
+
+const pages = loginPages('sessionfs login demo (Express)');
 
 /** The session cookie's name (express-session's default, `connect.sid`, names the library). */
 export const COOKIE_NAME = 'sessionId';
@@ -48,21 +52,17 @@ export function buildApp({ dir, maxAge, secret, logError = defaultLogError }) {
     const { session } = req;
     res.type('html');
     if (!session.user) {
-      res.send(page(loginForm()));
+      res.send(pages.login());
       return;
     }
     session.visits = (session.visits ?? 0) + 1;
-    res.send(page(welcome(session.user, session.visits, store.sessionFile(req.sessionID))));
+    res.send(pages.welcome(session.user, session.visits, store.sessionFile(req.sessionID)));
   });
 
   app.post('/login', (req, res, next) => {
-    const body = /** @type {{ name?: unknown } | undefined} */ (req.body);
-    const name = String(body?.name ?? '').trim();
-    if (name.length === 0 || name.length > 40) {
-      res
-        .status(400)
-        .type('html')
-        .send(page(loginForm('Enter a name of 1 to 40 characters.')));
+    const name = nameFromForm(req.body);
+    if (name === undefined) {
+      res.status(400).type('html').send(pages.nameRefused());
       return;
     }
     // A new session id at login, so that an id planted before cannot ride along.
@@ -103,7 +103,7 @@ export function buildApp({ dir, maxAge, secret, logError = defaultLogError }) {
       res
         .status(clientError ? status : 500)
         .type('html')
-        .send(page('<p class="error" role="alert">Something went wrong. Please try again.</p>'));
+        .send(pages.error('Something went wrong. Please try again.'));
     },
   );
 
@@ -113,57 +113,4 @@ export function buildApp({ dir, maxAge, secret, logError = defaultLogError }) {
 /** @param {unknown} error */
 function defaultLogError(error) {
   console.error('sessionfs express login demo:', error);
-}
-
-/** @param {string} body */
-function page(body) {
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>sessionfs login demo (Express)</title>
-<style>
-  body { font: 16px/1.5 system-ui, sans-serif; max-width: 32rem; margin: 4rem auto; padding: 0 1rem; }
-  input, button { font: inherit; padding: .3rem .6rem; }
-  .error { color: #b00020; }
-  small { color: #555; word-break: break-all; }
-</style>
-</head>
-<body>
-<h1>sessionfs login demo (Express)</h1>
-${body}
-</body>
-</html>
-`;
-}
-
-/** @param {string} [error] */
-function loginForm(error) {
-  return `<form method="post" action="/login">
-  <p id="status">You are not logged in.</p>
-  ${error ? `<p class="error" role="alert">${escapeHtml(error)}</p>` : ''}
-  <label>Your name <input name="name" required maxlength="40" autofocus></label>
-  <button type="submit">Log in</button>
-</form>`;
-}
-
-/**
- * @param {string} user
- * @param {number} visits
- * @param {string} file
- */
-function welcome(user, visits, file) {
-  return `<p id="status">Logged in as <strong id="user">${escapeHtml(user)}</strong>.</p>
-<p>Page views in this session: <strong id="visits">${visits}</strong>. Reload to count up.</p>
-<form method="post" action="/logout"><button type="submit">Log out</button></form>
-<p><small>Your session is the file ${escapeHtml(file)}.</small></p>`;
-}
-
-/** @param {string} text */
-function escapeHtml(text) {
-  return text.replace(
-    /[&<>"']/g,
-    (character) => `&#${/** @type {number} */ (character.codePointAt(0))};`,
-  );
 }

@@ -1,41 +1,18 @@
 // Starts the login demo: `pnpm demo` from the repository root, or `pnpm start` here.
 // PORT (3000), HOST (127.0.0.1), SESSIONS_DIR (./sessions beside this file),
-// SESSION_MAX_AGE_MS (one day) and SESSION_SECRET configure it.
-import { fileURLToPath } from 'node:url';
+// SESSION_MAX_AGE_MS (one day) and SESSION_SECRET configure it, read as
+// examples/express-login reads them (@sessionfs/example-login-kit/config).
+import { announce, readConfig, reportListenError } from '@sessionfs/example-login-kit/config';
 import { buildApp } from './app.mjs';
 
-/**
- * @param {string} name
- * @param {number} fallback
- * @param {number} min
- */
-function numberFromEnv(name, fallback, min) {
-  const raw = process.env[name];
-  const value = raw === undefined || raw === '' ? fallback : Number(raw);
-  if (!Number.isInteger(value) || value < min) {
-    throw new Error(`${name} must be an integer of at least ${min}, got ${JSON.stringify(raw)}`);
-  }
-  return value;
-}
-
-const dir = process.env.SESSIONS_DIR || fileURLToPath(new URL('./sessions', import.meta.url));
-const maxAge = numberFromEnv('SESSION_MAX_AGE_MS', 24 * 60 * 60 * 1000, 1);
-const port = numberFromEnv('PORT', 3000, 0);
-const host = process.env.HOST || '127.0.0.1';
-// The cookie signature must survive restarts, so the demo has a fixed fallback secret.
-const secret =
-  process.env.SESSION_SECRET || 'sessionfs login demo: set SESSION_SECRET in production';
-
-const app = await buildApp({ dir, maxAge, secret, logger: { level: 'warn' } });
+const config = readConfig(new URL('./sessions', import.meta.url));
+const app = await buildApp({ ...config, logger: { level: 'warn' } });
 for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => app.close());
 
 try {
-  const address = await app.listen({ host, port });
-  console.log(`sessionfs login demo: open ${address} in your browser`);
-  console.log(`  sessions in ${dir}, maxAge ${maxAge} ms; Ctrl+C stops it`);
+  const address = await app.listen({ host: config.host, port: config.port });
+  announce('sessionfs login demo', address, config);
 } catch (error) {
-  if (/** @type {NodeJS.ErrnoException} */ (error).code !== 'EADDRINUSE') throw error;
-  console.error(`Port ${port} is busy: try PORT=${port + 1}`);
-  process.exitCode = 1;
+  reportListenError(error, config);
   await app.close();
 }
