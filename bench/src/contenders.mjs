@@ -66,6 +66,13 @@ async function sessionfs(dir, options = {}) {
   };
 }
 
+/**
+ * session-file-store's options, the same under Fastify and Express: defaults as users have
+ * them (five retries on a missing file), minus its console noise and its hourly reaper
+ * timer, which would keep the process alive.
+ */
+export const sessionFileStoreOptions = (dir) => ({ path: dir, logFn: () => {}, reapInterval: -1 });
+
 /** session-file-store adapted the usual way for a non-express framework. */
 function sessionFileStore(dir) {
   function Store() {
@@ -73,9 +80,7 @@ function sessionFileStore(dir) {
   }
   Object.setPrototypeOf(Store.prototype, EventEmitter.prototype);
   const FileStore = require('session-file-store')({ Store });
-  // Defaults as users have them (five retries on a missing file), minus its console noise
-  // and its hourly reaper timer, which would keep the process alive.
-  const store = promisified(new FileStore({ path: dir, logFn: () => {}, reapInterval: -1 }));
+  const store = promisified(new FileStore(sessionFileStoreOptions(dir)));
   // It reports a missing session as an ENOENT error, which @fastify/session treats as none.
   const get = store.get;
   store.get = (id) =>

@@ -1,8 +1,10 @@
-// HTTP level: Fastify 5 + @fastify/cookie + @fastify/session (defaults) per contender, one
-// server process each (http-server.mjs) and autocannon in another (http-client.mjs), on
-// 127.0.0.1; in each round every contender's server is up and the load alternates between
-// them in slices (http-client.mjs says why); the Redis rows on one redis-server of the
-// benchmark's own. After each round, every stored session must decode.
+// HTTP level: Fastify 5 + @fastify/cookie + @fastify/session (defaults) per contender, and
+// Express 5 + express-session per `express:` contender, one server process each
+// (http-server.mjs) and autocannon in another (http-client.mjs), on 127.0.0.1. A round runs
+// the Fastify group, then the Express group (the other way round every other round): in a
+// group every contender's server is up and the load alternates between them in slices
+// (http-client.mjs says why). The Redis rows run on one redis-server of the benchmark's own.
+// After each group, every stored session must decode.
 import { execFileSync, fork } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { loadavg } from 'node:os';
@@ -25,6 +27,13 @@ export const FILE_CONTENDERS = [
   'itrocks',
 ];
 export const REDIS_CONTENDERS = ['sessionfs+redis', 'connect-redis'];
+/** Express 5 + express-session, one contender per store; `--contenders=express` names them all. */
+export const EXPRESS_CONTENDERS = [
+  'express:sessionfs',
+  'express:memory',
+  'express:session-file-store',
+  'express:bare',
+];
 /**
  * A reference, not a product, run only when named (`--contenders=…,redis-floor`): the
  * least any store over Redis can do per request, JSON and one `GET` and one `SET` on the
@@ -33,6 +42,28 @@ export const REDIS_CONTENDERS = ['sessionfs+redis', 'connect-redis'];
 export const REDIS_FLOOR = 'redis-floor';
 /** Whether the contender `name` stores in Redis. */
 export const usesRedis = (name) => REDIS_CONTENDERS.includes(name) || name === REDIS_FLOOR;
+/** Whether the contender `name` runs on Express (and express-session) rather than Fastify. */
+export const isExpress = (name) => name.startsWith('express:');
+/** Whether the contender `name` keeps its sessions in the server's memory. */
+export const inMemory = (name) => name === 'memory' || name === 'express:memory';
+const KNOWN = [...FILE_CONTENDERS, ...REDIS_CONTENDERS, REDIS_FLOOR, ...EXPRESS_CONTENDERS];
+
+/**
+ * The contenders named in `--contenders=a,b`, `express` standing for every Express one.
+ * Throws for an unknown name.
+ */
+export function contenderNames(list) {
+  const names = [
+    ...new Set(list.flatMap((name) => (name === 'express' ? EXPRESS_CONTENDERS : [name]))),
+  ];
+  const unknown = names.filter((name) => !KNOWN.includes(name));
+  if (unknown.length) {
+    throw new Error(
+      `unknown contender: ${unknown.join(', ')} (known: ${KNOWN.join(', ')}, or express for every express: one)`,
+    );
+  }
+  return names;
+}
 const LABELS = {
   sessionfs: 'sessionfs (node adapter, defaults)',
   'sessionfs+cache': "sessionfs, `cache: { mode: 'shared' }`",
@@ -43,6 +74,10 @@ const LABELS = {
   'sessionfs+redis': 'sessionfs + @sessionfs/adapter-redis',
   'connect-redis': 'connect-redis 9 (`redis` client)',
   [REDIS_FLOOR]: 'floor: no rules, JSON over the same `redis` client (`GET`, `SET … PXAT`)',
+  'express:sessionfs': 'Express: sessionfs (@sessionfs/express-session-file, defaults)',
+  'express:memory': "Express: MemoryStore (express-session's, the ceiling)",
+  'express:session-file-store': 'Express: session-file-store 1.5.0',
+  'express:bare': 'Express: bare file store (temp + rename; touch writes it again)',
 };
 // [route, contender, compared with, floor]: ratios of req/s within a round, median.
 const TARGETS = [
@@ -51,6 +86,9 @@ const TARGETS = [
   ['whoami', 'sessionfs', 'memory', 0.8],
   ['counter', 'sessionfs+redis', 'connect-redis', 1],
   ['whoami', 'sessionfs+redis', 'connect-redis', 1],
+  ['whoami', 'express:sessionfs', 'express:memory', 0.8],
+  ['counter', 'express:sessionfs', 'express:bare', 0.9],
+  ['counter', 'express:sessionfs', 'express:session-file-store', 1.8],
 ];
 // Shown for information: the cached variant against the same, and sessionfs against the floor.
 const INFO = [
@@ -63,6 +101,12 @@ const INFO = [
   ['whoami', 'sessionfs+redis', REDIS_FLOOR],
   ['counter', 'connect-redis', REDIS_FLOOR],
   ['whoami', 'connect-redis', REDIS_FLOOR],
+  ['counter', 'express:sessionfs', 'express:memory'],
+  ['whoami', 'express:sessionfs', 'express:bare'],
+  ['whoami', 'express:sessionfs', 'express:session-file-store'],
+  // Across the groups: the same store under Express and under Fastify.
+  ['counter', 'express:sessionfs', 'sessionfs'],
+  ['whoami', 'express:sessionfs', 'sessionfs'],
 ];
 
 /** Every child process started and not yet exited, killed if this process goes. */
@@ -178,15 +222,15 @@ export async function startRedis() {
 const sum = (values) => values.reduce((a, b) => a + b, 0);
 
 /**
- * The HTTP level. `quick`: 2 rounds of 1.5 s per route (about 2 minutes in all); otherwise
- * 3 rounds of 10 s (about 11 minutes).
+ * The HTTP level. `quick`: 2 rounds of 1.5 s per route and contender; otherwise 3 rounds
+ * of 10 s. `names`: the contenders, run as two groups per round (Fastify, Express).
  * Resolves `{ markdown, results }`.
  */
 export async function httpLevel({
   root,
   quick,
   log,
-  names = [...FILE_CONTENDERS, ...REDIS_CONTENDERS],
+  names = [...FILE_CONTENDERS, ...REDIS_CONTENDERS, ...EXPRESS_CONTENDERS],
   rounds = quick ? 2 : 3,
   seconds = quick ? 1.5 : 10,
   warmup = quick ? 0.5 : 2,
@@ -211,21 +255,30 @@ export async function httpLevel({
       redis = await startRedis();
       log(`http level: redis-server ${redis.url}`);
     }
+    // Each group's contenders are compared with each other, their load interleaved.
+    const groups = [names.filter((name) => !isExpress(name)), names.filter(isExpress)].filter(
+      (group) => group.length,
+    );
     for (let round = 0; round < rounds; round += 1) {
-      const order = names.map((_, i) => names[(i + round) % names.length]);
-      const contenders = [];
-      for (const name of order) {
-        const dir = join(root, 'http', `${name.replace(/\W/g, '-')}-${round}`);
-        await mkdir(dir, { recursive: true, mode: 0o700 });
-        const isRedis = usesRedis(name);
-        contenders.push({
-          name,
-          dir,
-          redisUrl: isRedis ? redis.url : undefined,
-          prefix: `bench${round}:${name}:`,
-        });
+      const measured = {};
+      const order = [];
+      for (const group of round % 2 ? [...groups].reverse() : groups) {
+        const rotated = group.map((_, i) => group[(i + round) % group.length]);
+        const contenders = [];
+        for (const name of rotated) {
+          const dir = join(root, 'http', `${name.replace(/\W/g, '-')}-${round}`);
+          await mkdir(dir, { recursive: true, mode: 0o700 });
+          const isRedis = usesRedis(name);
+          contenders.push({
+            name,
+            dir,
+            redisUrl: isRedis ? redis.url : undefined,
+            prefix: `bench${round}:${name}:`,
+          });
+        }
+        Object.assign(measured, await runContenders({ contenders, load }));
+        order.push(...rotated);
       }
-      const measured = await runContenders({ contenders, load });
       for (const name of order) {
         const run = measured[name];
         const { counter, whoami } = run.routes;
@@ -305,28 +358,37 @@ function report({ perRound, names, load, rounds, load1 }) {
       LABELS[name] ?? name,
       ...route(c.counter),
       ...route(c.whoami),
-      name === 'memory'
+      inMemory(name)
         ? `${fmt(c.loggedIn)} / ${fmt(c.stored)} (in memory)`
         : `${fmt(c.loggedIn)} / ${fmt(c.stored)}`,
-      name === 'memory' ? 'n/a' : fmt(c.failedDecodes),
+      inMemory(name) ? 'n/a' : fmt(c.failedDecodes),
     ];
   };
-  const how = `req/s and p99: median of ${rounds} rounds of ${load.seconds} s per route and contender (after ${load.warmup} s of warm-up), ${load.connections} connections, ${fmt(load.pool)} pre-created session cookies; in each round every contender in a fresh server process, all up at once, the load alternating between them in ${load.slices} slices per route (A B, B A, …); errors, non-2xx and failed decodes summed over the rounds; sessions after the last round's run. 1-minute load average ${load1.map((v) => v.toFixed(2)).join(' at the start, ')} at the end (on 2 cores, anything above the benchmark's own ~2 means other work competed)._`;
+  const how = `req/s and p99: median of ${rounds} rounds of ${load.seconds} s per route and contender (after ${load.warmup} s of warm-up), ${load.connections} connections, ${fmt(load.pool)} pre-created session cookies; in each round and group (Fastify, Express) every contender in a fresh server process, the group's all up at once, the load alternating between them in ${load.slices} slices per route (A B, B A, …); errors, non-2xx and failed decodes summed over the rounds; sessions after the last round's run. 1-minute load average ${load1.map((v) => v.toFixed(2)).join(' at the start, ')} at the end (on 2 cores, anything above the benchmark's own ~2 means other work competed)._`;
   const sections = [];
-  const files = names.filter((name) => !usesRedis(name));
+  const files = names.filter((name) => !usesRedis(name) && !isExpress(name));
   const redis = names.filter(usesRedis);
+  const express = names.filter(isExpress);
   const routes =
-    '`GET /counter` changes the session on every request (`views++`); `GET /whoami` only reads it (returns the stored name). Fastify 5, @fastify/cookie, @fastify/session defaults (`rolling: true`, `saveUninitialized: true`), `cookie.maxAge` one day.';
-  if (files.length) {
-    sections.push(
-      `### HTTP level: file stores and the in-memory ceiling\n\n${routes}\n_${how}\n\n${table(header, files.map(row))}`,
-    );
-  }
-  if (redis.length) {
-    sections.push(
-      `### HTTP level: Redis (one local redis-server, persistence off)\n\n_Same routes and load; ${redisVersions()}._\n\n${table(header, redis.map(row))}`,
-    );
-  }
+    '`GET /counter` changes the session on every request (`views++`); `GET /whoami` only reads it (returns the stored name).';
+  const fastify =
+    'Fastify 5, @fastify/cookie, @fastify/session defaults (`rolling: true`, `saveUninitialized: true`), `cookie.maxAge` one day.';
+  const onExpress = `Express ${versionOf('express')}, express-session ${versionOf('express-session')} (\`resave: false\`, \`saveUninitialized: false\`, \`rolling: true\`), the same cookie (\`sessionId\`, signed, \`maxAge\` one day). A changed session is \`set\`, an unchanged one \`touch\`ed: sessionfs moves its expiry, MemoryStore stores it again, session-file-store reads and writes its file again, the bare store writes its file again.`;
+  // [title, setup when first, setup after another group, contenders]
+  const groups = [
+    ['file stores and the in-memory ceiling', fastify, fastify, files],
+    [
+      'Redis (one local redis-server, persistence off)',
+      `${fastify} ${redisVersions()}.`,
+      `The same server; ${redisVersions()}.`,
+      redis,
+    ],
+    ['Express, file stores and the in-memory ceiling', onExpress, onExpress, express],
+  ].filter(([, , , members]) => members.length);
+  groups.forEach(([title, first, later, members], i) => {
+    const about = i === 0 ? `${routes} ${first}\n_${how}` : `_Same routes and load. ${later}_`;
+    sections.push(`### HTTP level: ${title}\n\n${about}\n\n${table(header, members.map(row))}`);
+  });
   // Every run must end clean: no error, no non-2xx, every session decodes and is still there.
   const problems = names.flatMap((name) => {
     const c = contenders[name];
@@ -349,12 +411,17 @@ function report({ perRound, names, load, rounds, load1 }) {
   sections.push(
     problems.length
       ? `**Correctness: NOT clean.** ${problems.join('; ')}.`
-      : `Correctness: every run ended with 0 errors, 0 non-2xx, every stored session decoding (${names.includes('memory') ? 'MemoryStore aside: it keeps live objects' : 'all contenders'}), and the ${fmt(load.pool)} logged-in sessions, no more, still there.`,
+      : `Correctness: every run ended with 0 errors, 0 non-2xx, every stored session decoding (${names.some(inMemory) ? 'MemoryStore aside: nothing on disk' : 'all contenders'}), and the ${fmt(load.pool)} logged-in sessions, no more, still there.`,
   );
   if (ratios.length) {
     const label = (name) => LABELS[name]?.split(' (')[0] ?? name;
+    const across = ratios.some((r) => isExpress(r.contender) !== isExpress(r.versus));
     sections.push(
-      `### HTTP level: ratios of req/s (within a round, median of ${rounds})\n\n${table(
+      `### HTTP level: ratios of req/s (within a round, median of ${rounds})\n\n${
+        across
+          ? '_An Express contender against a Fastify one compares two groups of the same round, run one after the other, not interleaved._\n\n'
+          : ''
+      }${table(
         ['route', 'ratio', 'measured', 'target'],
         ratios.map((r) => [
           r.route === 'counter' ? 'counter' : 'who am I',

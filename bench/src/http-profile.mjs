@@ -6,6 +6,7 @@ import { mkdir, mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  EXPRESS_CONTENDERS,
   FILE_CONTENDERS,
   REDIS_CONTENDERS,
   REDIS_FLOOR,
@@ -16,7 +17,7 @@ import {
 } from './http-level.mjs';
 import { table } from './util.mjs';
 
-const KNOWN = [...FILE_CONTENDERS, ...REDIS_CONTENDERS, REDIS_FLOOR];
+const KNOWN = [...FILE_CONTENDERS, ...REDIS_CONTENDERS, REDIS_FLOOR, ...EXPRESS_CONTENDERS];
 const USAGE = `Usage: pnpm --filter @sessionfs/bench run profile [contenders] [seconds] [top]
   contenders  comma-separated, default sessionfs,memory; one of: ${KNOWN.join(', ')}
   seconds     of load per route and contender, default 10

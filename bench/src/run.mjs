@@ -4,6 +4,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { contenderNames, httpLevel } from './http-level.mjs';
 import { memory } from './memory.mjs';
 import { scale } from './scale.mjs';
 import { storeLevel } from './store-level.mjs';
@@ -14,11 +15,19 @@ const only = process.argv
   .find((arg) => arg.startsWith('--only='))
   ?.slice(7)
   .split(',');
-// `--contenders=sessionfs+redis,connect-redis`: only these in the HTTP level (and its ratios).
-const contenders = process.argv
+// `--contenders=sessionfs+redis,connect-redis`: only these in the HTTP level (and its ratios);
+// `express` stands for every Express contender. An unknown name stops the run here.
+const contenderList = process.argv
   .find((arg) => arg.startsWith('--contenders='))
   ?.slice('--contenders='.length)
   .split(',');
+let contenders;
+try {
+  contenders = contenderList && contenderNames(contenderList);
+} catch (error) {
+  console.error(error.message);
+  process.exit(2);
+}
 // `--http-rounds=7`: more rounds of the HTTP level, for a steadier median on a noisy machine.
 const httpRounds = Number(
   process.argv.find((arg) => arg.startsWith('--http-rounds='))?.slice('--http-rounds='.length) ??
@@ -39,6 +48,8 @@ try {
     '@itrocks/fastify-file-session-store',
     '@fastify/session',
     'fastify',
+    'express-session',
+    'express',
     'autocannon',
   ].map((name) => [name, versionOf(name)]);
   sections.push(
@@ -60,7 +71,6 @@ try {
   }
 
   if (wanted('http')) {
-    const { httpLevel } = await import('./http-level.mjs');
     const http = await httpLevel({
       root,
       quick,
