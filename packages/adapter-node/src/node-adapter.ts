@@ -37,8 +37,12 @@ import { type Condition, runTake, takeSteps } from './takes.js';
 import { heldNameFor, tempNameFor } from './temp-names.js';
 import { TempFileWriter } from './writes.js';
 
-/** How long a touch waits for a take of its key (see `takeSteps`) to put the file back. */
-const TAKE_WAIT_MS = 50;
+/**
+ * How long a touch waits at most for a take of its key (see `takeSteps`) to put the file
+ * back. A take is four file calls, but on a loaded machine they queue behind others' in the
+ * thread pool, and a touch that gave up would leave the session to expire early.
+ */
+const TAKE_WAIT_MS = 1_000;
 
 const CAPABILITIES: AdapterCapabilities = Object.freeze({
   nativeExpiry: false,
@@ -227,7 +231,7 @@ class DirectoryAdapter implements NodeAdapter, ListingContext {
     const mtime = mtimeSecondsFor(expiresAt);
     const { ifVersion, ifLiveAt } = options;
     if (this.syncReads) await this.loopBudget.spend();
-    const waitUntil = Date.now() + TAKE_WAIT_MS;
+    let waitUntil = Date.now() + TAKE_WAIT_MS;
     try {
       for (;;) {
         const stats = await this.calls.lstat(path);
@@ -240,9 +244,12 @@ class DirectoryAdapter implements NodeAdapter, ListingContext {
           // is then newer than what the caller knew, and it stays alive.
           if (await this.calls.lutimes(path, Date.now() / 1000, mtime)) return true;
         }
-        // Gone, or held by a take for a moment: wait for the take to put it back.
+        // Gone, or held by a take for a moment: wait for the take to put it back. Without
+        // the take lock no take is under way (any has put its file back by now: one last
+        // look at the key), and a held file is a dead taker's leftover.
         const held = join(this.dir, heldNameFor(key));
         if ((await this.calls.lstat(held)) === undefined || Date.now() > waitUntil) return false;
+        if ((await this.calls.lstat(this.takeLockPath)) === undefined) waitUntil = 0;
         await sleep(1);
       }
     } catch (error) {

@@ -171,6 +171,27 @@ describe('takes: removing exactly the file checked', () => {
     expect(await adapter.read('k')).toBeNull();
   });
 
+  it('a touch waits out a take slowed down by a loaded machine, and moves the expiry', async () => {
+    const adapter = createNodeAdapter({ dir });
+    await adapter.write('k', encode('v'), { expiresAt: Date.now() + HOUR });
+    writeLock(process.pid);
+    await hold('k');
+    // A taker whose calls queue behind others' puts the file back a quarter second later.
+    setTimeout(() => void fs.rename(join(dir, '.k.held'), join(dir, 'k')), 250);
+    const expiresAt = Date.now() + 2 * HOUR;
+    expect(await adapter.touch('k', expiresAt, { ifLiveAt: Date.now() })).toBe(true);
+    expect((await adapter.stat('k'))?.expiresAt).toBe(expiresAt);
+  });
+
+  it('a touch does not wait for a held file that no take holds (the lock is gone)', async () => {
+    const adapter = createNodeAdapter({ dir });
+    await adapter.write('k', encode('v'), { expiresAt: Date.now() + HOUR });
+    await hold('k');
+    const started = Date.now();
+    expect(await adapter.touch('k', Date.now() + 2 * HOUR)).toBe(false);
+    expect(Date.now() - started).toBeLessThan(100);
+  });
+
   it('a delete removes a held file too, so that a take cannot put it back', async () => {
     const adapter = createNodeAdapter({ dir });
     await adapter.write('k', encode('v'));
