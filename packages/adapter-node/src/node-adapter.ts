@@ -232,6 +232,7 @@ class DirectoryAdapter implements NodeAdapter, ListingContext {
     const { ifVersion, ifLiveAt } = options;
     if (this.syncReads) await this.loopBudget.spend();
     let waitUntil = Date.now() + TAKE_WAIT_MS;
+    let lookedAgain = false;
     try {
       for (;;) {
         const stats = await this.calls.lstat(path);
@@ -248,7 +249,14 @@ class DirectoryAdapter implements NodeAdapter, ListingContext {
         // the take lock no take is under way (any has put its file back by now: one last
         // look at the key), and a held file is a dead taker's leftover.
         const held = join(this.dir, heldNameFor(key));
-        if ((await this.calls.lstat(held)) === undefined || Date.now() > waitUntil) return false;
+        if ((await this.calls.lstat(held)) === undefined) {
+          // A take links the file back before it unlinks the held name: with the held
+          // name gone, one more look at the key is conclusive.
+          if (lookedAgain) return false;
+          lookedAgain = true;
+          continue;
+        }
+        if (Date.now() > waitUntil) return false;
         if ((await this.calls.lstat(this.takeLockPath)) === undefined) waitUntil = 0;
         await sleep(1);
       }

@@ -183,6 +183,38 @@ describe('takes: removing exactly the file checked', () => {
     expect((await adapter.stat('k'))?.expiresAt).toBe(expiresAt);
   });
 
+  it('a touch finds a session a take put back between its look at the key and at the held name', async () => {
+    const adapter = createNodeAdapter({ dir, sync: 'none' });
+    await adapter.write('k', encode('v'), { expiresAt: Date.now() + HOUR });
+    writeLock(process.pid);
+    const path = join(dir, 'k');
+    const held = join(dir, '.k.held');
+    let step = 0;
+    const taking = createNodeAdapter({
+      dir,
+      sync: 'none',
+      fs: faultyFs({
+        lstat: (async (target: string) => {
+          // The take moves the file away just before the touch looks at the key...
+          if (target === path && step === 0) {
+            step = 1;
+            await hold('k');
+          } else if (target === held && step === 1) {
+            // ...and puts it back just before the touch looks under the held name.
+            step = 2;
+            await fs.link(held, path);
+            await fs.unlink(held);
+          }
+          return fs.lstat(target);
+        }) as NodeFsPromises['lstat'],
+      }),
+    });
+    const expiresAt = Date.now() + 2 * HOUR;
+    expect(await taking.touch('k', expiresAt, { ifLiveAt: Date.now() })).toBe(true);
+    expect(step).toBe(2);
+    expect((await adapter.stat('k'))?.expiresAt).toBe(expiresAt);
+  });
+
   it('a touch does not wait for a held file that no take holds (the lock is gone)', async () => {
     const adapter = createNodeAdapter({ dir });
     await adapter.write('k', encode('v'), { expiresAt: Date.now() + HOUR });
