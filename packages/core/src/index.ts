@@ -4,6 +4,7 @@
  */
 export type { FsAdapter } from './adapter.js';
 export { jsonCodec, type SessionCodec } from './codec.js';
+export type { EncryptionKey, EncryptionOptions } from './encryption.js';
 export {
   type ErrorCode,
   ErrorCodes,

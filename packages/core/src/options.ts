@@ -1,5 +1,6 @@
 import type { FsAdapter } from './adapter.js';
 import { jsonCodec, type SessionCodec } from './codec.js';
+import { type EncryptionOptions, RecordCipher } from './encryption.js';
 import { ErrorCodes, SessionStoreError } from './errors.js';
 import { type StoreLogger, stderrLogger } from './logger.js';
 import {
@@ -34,6 +35,11 @@ export interface SessionStoreOptions {
   ttl?: number;
   /** Encodes sessions to bytes and back. Default JSON. */
   codec?: SessionCodec;
+  /**
+   * Encrypt sessions at rest (AES-256-GCM) with `keys[0]`, reading any of `keys`. Default
+   * off. See the README for key generation and rotation.
+   */
+  encryption?: EncryptionOptions;
   /**
    * Keep recently used sessions (encoded, so callers always get a fresh copy). Default
    * `false`: off. Without it the store still remembers a small fingerprint per session
@@ -82,6 +88,8 @@ export interface StoreSettings {
   readonly adapter: FsAdapter;
   readonly ttl: number;
   readonly codec: SessionCodec;
+  /** Seals and opens payloads, when `encryption` is on. */
+  readonly cipher: RecordCipher | undefined;
   readonly concurrency: number;
   readonly maxRecordBytes: number;
   readonly logger: StoreLogger;
@@ -112,6 +120,7 @@ export function resolveOptions(options: SessionStoreOptions): StoreSettings {
     adapter,
     ttl: positive('ttl', options.ttl, DAY_MS),
     codec: options.codec ?? jsonCodec,
+    cipher: options.encryption === undefined ? undefined : new RecordCipher(options.encryption),
     concurrency: Math.floor(positive('concurrency', options.concurrency, 4)),
     maxRecordBytes: positive('maxRecordBytes', options.maxRecordBytes, 1024 * 1024),
     logger: options.logger ?? stderrLogger,

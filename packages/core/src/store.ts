@@ -49,7 +49,13 @@ class SessionStoreEngine<S> implements SessionStore<S> {
     const settings = resolveOptions(options);
     const { adapter, now } = settings;
     this.adapter = adapter;
-    this.encoding = new SessionEncoding(settings.codec, settings.ttl, now);
+    this.encoding = new SessionEncoding(
+      settings.codec,
+      settings.ttl,
+      now,
+      settings.cipher,
+      settings.logger,
+    );
     this.concurrency = settings.concurrency;
     this.maxRecordBytes = settings.maxRecordBytes;
     this.logger = settings.logger;
@@ -139,9 +145,19 @@ class SessionStoreEngine<S> implements SessionStore<S> {
     const expiresAt = this.expiry.of(value, record.expiresAt);
     if (expiresAt <= now) return this.dropExpired(id, key, now, value.version);
 
+    const opened = await this.encoding.open(record.payload, key, record.cookieExpires);
+    if ('unreadable' in opened) {
+      if (opened.unreadable === 'not authentic') {
+        await this.setAside(key, id, 'record fails authentication', value);
+      } else {
+        // Another key's, or plaintext: the settings are wrong, not the record.
+        this.table.forget(id);
+      }
+      return null;
+    }
     let session: unknown;
     try {
-      session = this.encoding.decode(record.payload, expiresAt, record.cookieExpires);
+      session = this.encoding.decode(opened.plaintext, expiresAt, record.cookieExpires);
     } catch (error) {
       // The codec's message may quote the record (JSON.parse does): only its name is logged.
       await this.setAside(key, id, `codec cannot decode the record (${errorName(error)})`, value);
@@ -158,11 +174,17 @@ class SessionStoreEngine<S> implements SessionStore<S> {
     }
     this.table.remember(id, known, {
       key,
-      digest: record.digest,
+      // A sealed record's header has no digest. One sealed with an older key (or none)
+      // has none either, so that its next save writes it under the current key.
+      digest: !opened.current
+        ? undefined
+        : this.encoding.seals
+          ? this.strategy.digest(opened.plaintext)
+          : record.digest,
       cookieExpires: record.cookieExpires,
       expiresAt,
       version: this.strategy.keptVersion(value.version),
-      payload: this.table.payloadOf(record.payload),
+      payload: this.table.payloadOf(opened.plaintext),
     });
     return session as S;
   }
@@ -176,7 +198,7 @@ class SessionStoreEngine<S> implements SessionStore<S> {
     const length = payloadLength(payload);
     // The record of a long id holds the id: its key is a digest.
     const recordId = isDigestKey(key) ? id : undefined;
-    if (length + headerRoom(recordId) > this.maxRecordBytes) {
+    if (length + this.encoding.overhead + headerRoom(recordId) > this.maxRecordBytes) {
       throw new SessionStoreError(
         ErrorCodes.TOO_LARGE,
         `@sessionfs/core: session encodes to ${length} bytes, over maxRecordBytes (${this.maxRecordBytes})`,
@@ -197,15 +219,18 @@ class SessionStoreEngine<S> implements SessionStore<S> {
       this.quota !== undefined && known === undefined && !(await this.records.exists(key));
     if (isNew) await this.quota?.admit();
 
+    const stored = await this.encoding.seal(payload, key, prepared.cookieExpires);
+    const storedLength = stored === payload ? length : payloadLength(stored);
     const record = encodeRecord(
       {
         expiresAt: prepared.expiresAt,
         cookieExpires: prepared.cookieExpires,
-        digest,
+        // A digest of the plaintext would let whoever reads the record test guesses of it.
+        digest: this.encoding.seals ? undefined : digest,
         id: recordId,
       },
-      payload,
-      length,
+      stored,
+      storedLength,
     );
     let version: string | undefined;
     try {
@@ -223,8 +248,10 @@ class SessionStoreEngine<S> implements SessionStore<S> {
       // The version of this very write, from the adapter: a stat now could describe a
       // write another process made meanwhile. Without one, the next save writes again.
       version: this.strategy.keptVersion(version),
-      // The payload as the record holds it, text or bytes alike.
-      payload: this.table.payloadOf(record.subarray(record.byteLength - length)),
+      // The payload as the record holds it, text or bytes alike; the plaintext of a sealed one.
+      payload: this.encoding.seals
+        ? this.table.payloadOf(typeof payload === 'string' ? Buffer.from(payload) : payload)
+        : this.table.payloadOf(record.subarray(record.byteLength - length)),
     });
   }
 

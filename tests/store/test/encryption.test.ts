@@ -1,0 +1,290 @@
+// Encryption at rest: what a store with `encryption` writes, what it reads, and what it
+// does with records it cannot read (another key, plaintext, tampered bytes).
+import { randomBytes } from 'node:crypto';
+import type { FsAdapter, SessionStoreOptions } from '@sessionfs/core';
+import { ErrorCodes, hasErrorCode, sessionKey } from '@sessionfs/core';
+import { describe, expect, it } from 'vitest';
+import {
+  adapters,
+  fastifySession,
+  openStore,
+  rejection,
+  spyLogger,
+  virtualClock,
+  withCheapWrites,
+} from './helpers.js';
+
+const newKey = () => randomBytes(32).toString('hex');
+const SECRET = 'a-user-token-nobody-may-read';
+
+/** The record of `id` as the adapter holds it. */
+async function recordOf(adapter: FsAdapter, id: string): Promise<Buffer> {
+  const value = await adapter.read(sessionKey(id));
+  if (value === null) throw new Error(`no record for ${id}`);
+  return Buffer.from(value.data);
+}
+
+const headerOf = (record: Buffer) => record.subarray(0, record.indexOf(0x0a)).toString('latin1');
+const payloadOf = (record: Buffer) => record.subarray(record.indexOf(0x0a) + 1);
+/** The key id a sealed payload names (its bytes 5 to 13). */
+const keyIdOf = (record: Buffer) => payloadOf(record).subarray(5, 13).toString('hex');
+
+/** Keys outside the session prefix: records set aside. */
+async function setAsideKeys(adapter: FsAdapter): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const key of adapter.list('')) if (!key.startsWith('s.')) keys.push(key);
+  return keys;
+}
+
+const memoryWithCheapWrites = async () =>
+  withCheapWrites(await (adapters[0] as (typeof adapters)[number])[1]());
+
+describe.each([...adapters, ['memory, cheapWrites', memoryWithCheapWrites] as const])(
+  'encryption over the %s adapter',
+  (_, createAdapter) => {
+    const setUp = async () => {
+      const clock = virtualClock();
+      const adapter = await createAdapter();
+      const logger = spyLogger();
+      const open = (options: Partial<SessionStoreOptions> = {}) =>
+        openStore({ adapter, now: clock.now, logger, ...options });
+      return { clock, adapter, logger, open };
+    };
+
+    it('writes nothing of the session in the clear, no digest of it, and reads it back', async () => {
+      const { clock, adapter, open } = await setUp();
+      const key = newKey();
+      const store = open({ encryption: { keys: [key] } });
+      const session = fastifySession(clock.now(), { token: SECRET });
+      await store.set('s1', session);
+      const record = await recordOf(adapter, 's1');
+      expect(record.includes(SECRET)).toBe(false);
+      expect(record.includes('cookie')).toBe(false);
+      // A digest of the plaintext in the header would confirm a guess of the session.
+      expect(headerOf(record).split(' ')[4]).toBe('-');
+      expect(payloadOf(record).subarray(0, 4).toString('latin1')).toBe('sfe1');
+      expect(await store.get('s1')).toEqual(session);
+      // A store with no memory of the write reads it too, given the key in base64.
+      const again = open({ encryption: { keys: [Buffer.from(key, 'hex').toString('base64')] } });
+      expect(await again.get('s1')).toEqual(session);
+    });
+
+    it('saves an unchanged session as it does without encryption: no rewrite where it moves the expiry', async () => {
+      const { clock, adapter, open } = await setUp();
+      const store = open({ encryption: { keys: [newKey()] } });
+      await store.set('s1', fastifySession(clock.now(), { n: 1 }));
+      const first = payloadOf(await recordOf(adapter, 's1'));
+      clock.advance(1_000);
+      await store.set('s1', fastifySession(clock.now(), { n: 1 }));
+      const second = payloadOf(await recordOf(adapter, 's1'));
+      // Sealed again, the payload would differ (a fresh nonce); an adapter with cheap
+      // writes writes every save, as without encryption.
+      expect(second.equals(first)).toBe(!adapter.capabilities.cheapWrites);
+      expect((await store.get('s1'))?.n).toBe(1);
+    });
+
+    it('rotates: reads under any listed key, rewrites under the first on the next save', async () => {
+      const { clock, adapter, open } = await setUp();
+      const [oldKey, newerKey] = [newKey(), newKey()];
+      const before = open({ encryption: { keys: [oldKey] } });
+      await before.set('s1', fastifySession(clock.now(), { n: 1 }));
+      const oldId = keyIdOf(await recordOf(adapter, 's1'));
+
+      const rotated = open({ encryption: { keys: [newerKey, oldKey] } });
+      const session = await rotated.get('s1');
+      expect(session?.n).toBe(1);
+      // Unchanged, yet written again: under the first key.
+      await rotated.set('s1', session as Record<string, unknown>);
+      const newId = keyIdOf(await recordOf(adapter, 's1'));
+      expect(newId).not.toBe(oldId);
+      // The old key can go: a store with the new key alone reads it.
+      expect((await open({ encryption: { keys: [newerKey] } }).get('s1'))?.n).toBe(1);
+      expect(await open({ encryption: { keys: [oldKey] } }).get('s1')).toBeNull();
+    });
+
+    it('leaves a record under a key it does not have where it is, reads it as missing, and says the keys are likely wrong', async () => {
+      const { clock, adapter, logger, open } = await setUp();
+      const rightKey = newKey();
+      const writer = open({ encryption: { keys: [rightKey] } });
+      for (const id of ['a', 'b', 'c']) await writer.set(id, fastifySession(clock.now(), { id }));
+      const before = await recordOf(adapter, 'a');
+
+      const wrong = open({ encryption: { keys: [newKey()] } });
+      for (const id of ['a', 'b', 'c']) expect(await wrong.get(id)).toBeNull();
+      expect((await recordOf(adapter, 'a')).equals(before)).toBe(true);
+      expect(await setAsideKeys(adapter)).toEqual([]);
+      expect(logger.warn).toHaveBeenCalledTimes(1);
+      expect(String(logger.warn.mock.calls[0]?.[1])).toMatch(/keys are likely wrong/);
+
+      // Restarted with the right key, nothing was lost.
+      const right = open({ encryption: { keys: [rightKey] } });
+      for (const id of ['a', 'b', 'c']) expect((await right.get(id))?.id).toBe(id);
+    });
+
+    it('sets aside a record that fails authentication, whatever byte of its payload changed', async () => {
+      const { clock, adapter, logger, open } = await setUp();
+      const store = open({ encryption: { keys: [newKey()] } });
+      await store.set('s1', fastifySession(clock.now(), { token: SECRET }));
+      const record = await recordOf(adapter, 's1');
+      const payloadStart = record.indexOf(0x0a) + 1;
+      const write = async (index: number) => {
+        const bytes = Buffer.from(record);
+        bytes[index] = (bytes[index] as number) ^ 0x01;
+        await adapter.write(sessionKey('s1'), bytes, { expiresAt: clock.now() + 60_000 });
+      };
+      // The magic, the kind and the key id name another format or key: such a record
+      // reads as missing and stays (see above).
+      for (let index = payloadStart; index < payloadStart + 13; index += 1) {
+        await write(index);
+        expect(await store.get('s1'), `byte ${index - payloadStart}`).toBeNull();
+      }
+      expect(await setAsideKeys(adapter)).toEqual([]);
+      // A changed nonce, ciphertext or tag fails authentication.
+      let tampered = 0;
+      for (let index = payloadStart + 13; index < record.byteLength; index += 1) {
+        tampered += 1;
+        await write(index);
+        expect(await store.get('s1'), `byte ${index - payloadStart}`).toBeNull();
+      }
+      // Each one set aside, none left to read again.
+      expect(await setAsideKeys(adapter)).toHaveLength(tampered);
+      expect(
+        logger.warn.mock.calls.some(
+          ([fields]) => (fields as { reason?: string }).reason === 'record fails authentication',
+        ),
+      ).toBe(true);
+    });
+
+    it('does not open a record copied under another session name, nor one whose cookie flag changed', async () => {
+      const { clock, adapter, open } = await setUp();
+      const store = open({ encryption: { keys: [newKey()] } });
+      await store.set('victim', fastifySession(clock.now(), { role: 'admin' }));
+      const record = await recordOf(adapter, 'victim');
+      await adapter.write(sessionKey('attacker'), record, { expiresAt: clock.now() + 60_000 });
+      expect(await store.get('attacker')).toBeNull();
+
+      // The header's `e` flag (cookie.expires restored from the expiry) is authenticated.
+      const header = headerOf(record);
+      const flipped = Buffer.concat([
+        Buffer.from(header.replace(/^(sfs1 \d+ )e/, '$1-'), 'latin1'),
+        record.subarray(header.length),
+      ]);
+      expect(flipped.equals(record)).toBe(false);
+      await adapter.write(sessionKey('victim'), flipped, { expiresAt: clock.now() + 60_000 });
+      expect(await store.get('victim')).toBeNull();
+    });
+
+    it('reads plaintext records only with acceptPlaintext, and seals them on their next save', async () => {
+      const { clock, adapter, logger, open } = await setUp();
+      const plain = open();
+      await plain.set('old', fastifySession(clock.now(), { token: SECRET }));
+      const key = newKey();
+
+      const strict = open({ encryption: { keys: [key] } });
+      expect(await strict.get('old')).toBeNull();
+      expect((await recordOf(adapter, 'old')).includes(SECRET)).toBe(true);
+      expect(String(logger.warn.mock.calls.at(-1)?.[1])).toMatch(/acceptPlaintext/);
+
+      const migrating = open({ encryption: { keys: [key], acceptPlaintext: true } });
+      const session = await migrating.get('old');
+      expect(session?.token).toBe(SECRET);
+      await migrating.set('old', session as Record<string, unknown>);
+      expect((await recordOf(adapter, 'old')).includes(SECRET)).toBe(false);
+      expect((await strict.get('old'))?.token).toBe(SECRET);
+    });
+
+    it('a store without encryption leaves sealed records alone and reads them as missing', async () => {
+      const { clock, adapter, logger, open } = await setUp();
+      await open({ encryption: { keys: [newKey()] } }).set('s1', fastifySession(clock.now()));
+      const before = await recordOf(adapter, 's1');
+      expect(await open().get('s1')).toBeNull();
+      expect((await recordOf(adapter, 's1')).equals(before)).toBe(true);
+      expect(await setAsideKeys(adapter)).toEqual([]);
+      expect(String(logger.warn.mock.calls.at(-1)?.[1])).toMatch(/no `encryption` keys/);
+    });
+
+    it('stretches a passphrase with a salt per store: another store with the passphrase reads, rotation to a key works', async () => {
+      const { clock, adapter, open } = await setUp();
+      const passphrase = { passphrase: 'correct horse battery staple' };
+      const first = open({ encryption: { keys: [passphrase] } });
+      await first.set('s1', fastifySession(clock.now(), { n: 1 }));
+      const second = open({ encryption: { keys: [passphrase] } });
+      await second.set('s2', fastifySession(clock.now(), { n: 2 }));
+      // Two stores, two salts: each reads the other's records.
+      const saltOf = (record: Buffer) => payloadOf(record).subarray(13, 29).toString('hex');
+      expect(saltOf(await recordOf(adapter, 's1'))).not.toBe(saltOf(await recordOf(adapter, 's2')));
+      expect((await second.get('s1'))?.n).toBe(1);
+      expect((await first.get('s2'))?.n).toBe(2);
+      expect(
+        await open({ encryption: { keys: [{ passphrase: 'another long passphrase' }] } }).get('s1'),
+      ).toBeNull();
+
+      const key = newKey();
+      const rotated = open({ encryption: { keys: [key, passphrase] } });
+      await rotated.set('s1', (await rotated.get('s1')) as Record<string, unknown>);
+      expect((await open({ encryption: { keys: [key] } }).get('s1'))?.n).toBe(1);
+    });
+
+    it('counts the sealing in maxRecordBytes: a session that fits only unsealed is refused, the previous kept', async () => {
+      const { clock, open } = await setUp();
+      const maxRecordBytes = 4_096;
+      const plain = open({ maxRecordBytes });
+      const sealed = open({ maxRecordBytes, encryption: { keys: [newKey()] } });
+      // The largest session the plain store takes.
+      let size = 3_000;
+      for (;;) {
+        const session = fastifySession(clock.now(), { pad: 'x'.repeat(size + 1) });
+        const refused = await rejection(plain.set('probe', session)).catch(() => undefined);
+        if (hasErrorCode(refused, ErrorCodes.TOO_LARGE)) break;
+        size += 1;
+      }
+      await sealed.set('s1', fastifySession(clock.now(), { pad: 'small' }));
+      const error = await rejection(
+        sealed.set('s1', fastifySession(clock.now(), { pad: 'x'.repeat(size) })),
+      );
+      expect(hasErrorCode(error, ErrorCodes.TOO_LARGE)).toBe(true);
+      expect((await sealed.get('s1'))?.pad).toBe('small');
+    });
+  },
+);
+
+describe('encryption options', () => {
+  it.each([
+    ['no keys', { keys: [] }],
+    ['a short key', { keys: ['abcd'] }],
+    ['a key of 31 bytes', { keys: [randomBytes(31).toString('hex')] }],
+    ['a short passphrase', { keys: [{ passphrase: 'hunter2' }] }],
+    ['the same key twice', { keys: ['ab'.repeat(32), 'ab'.repeat(32)] }],
+    ['keys that are not a list', { keys: 'ab'.repeat(32) }],
+  ])(
+    'refuses %s with ERR_INVALID_OPTION, naming the option but never the key',
+    async (_, encryption) => {
+      const { createMemoryAdapter } = await import('@sessionfs/adapter-memory');
+      let error: unknown;
+      try {
+        openStore({ adapter: createMemoryAdapter(), encryption: encryption as never });
+      } catch (thrown) {
+        error = thrown;
+      }
+      expect(hasErrorCode(error, ErrorCodes.INVALID_OPTION)).toBe(true);
+      expect((error as Error).message).toContain('encryption');
+      expect((error as Error).message).not.toContain('abab');
+    },
+  );
+
+  it('accepts keys in hex (either case), base64 and base64url, and passphrases of 12 characters', async () => {
+    const { createMemoryAdapter } = await import('@sessionfs/adapter-memory');
+    const key = randomBytes(32);
+    for (const text of [
+      key.toString('hex'),
+      key.toString('hex').toUpperCase(),
+      key.toString('base64'),
+      key.toString('base64url'),
+      { passphrase: 'twelve chars' },
+    ]) {
+      expect(() =>
+        openStore({ adapter: createMemoryAdapter(), encryption: { keys: [text] } }),
+      ).not.toThrow();
+    }
+  });
+});
