@@ -3,6 +3,8 @@
  * users (`export * from '@sessionfs/session-binding/public'`), kept in one list.
  */
 export {
+  type EncryptionKey,
+  type EncryptionOptions,
   type ErrorCode,
   ErrorCodes,
   type FsAdapter,
