@@ -101,6 +101,10 @@ const INFO = [
   ['whoami', 'sessionfs+redis', REDIS_FLOOR],
   ['counter', 'connect-redis', REDIS_FLOOR],
   ['whoami', 'connect-redis', REDIS_FLOOR],
+  // The floor against session-file-store: what any atomic file store can reach of the
+  // targets against it on this machine.
+  ['counter', 'bare', 'session-file-store'],
+  ['counter', 'express:bare', 'express:session-file-store'],
   ['counter', 'express:sessionfs', 'express:memory'],
   ['whoami', 'express:sessionfs', 'express:bare'],
   ['whoami', 'express:sessionfs', 'express:session-file-store'],
