@@ -1,6 +1,3 @@
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { createMemoryAdapter } from '@sessionfs/adapter-memory';
 import type { FsAdapter } from '@sessionfs/core';
 import { describe, expect, it } from 'vitest';
@@ -9,6 +6,7 @@ import {
   instrument,
   nodeAdapter,
   openStore,
+  storeProcess,
   virtualClock,
   withCheapWrites,
 } from './helpers.js';
@@ -137,26 +135,6 @@ describe('the cache', () => {
     expect(await store.get('id')).toBeNull();
   });
 });
-
-/** Another Node process with its own store over `dir`, driven line by line. */
-function storeProcess(dir: string, cacheMode: 'none' | 'shared') {
-  const fixture = fileURLToPath(new URL('./fixtures/store-process.mjs', import.meta.url));
-  const child = spawn(process.execPath, [fixture, dir, cacheMode], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const answers = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  return {
-    async send(command: { op: string; id?: string; session?: unknown }) {
-      child.stdin.write(`${JSON.stringify(command)}\n`);
-      const answer = await answers.next();
-      return JSON.parse(answer.value as string) as { ok: boolean; result: unknown };
-    },
-    stop() {
-      child.stdin.end();
-      return new Promise((resolve) => child.once('exit', resolve));
-    },
-  };
-}
 
 describe.each(['none', 'shared'] as const)(
   'two processes over one directory (cache %s)',

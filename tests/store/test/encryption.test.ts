@@ -7,14 +7,16 @@ import { describe, expect, it } from 'vitest';
 import {
   adapters,
   fastifySession,
+  nodeAdapter,
   openStore,
   rejection,
   spyLogger,
+  storeProcess,
   virtualClock,
   withCheapWrites,
 } from './helpers.js';
 
-const newKey = () => randomBytes(32).toString('hex');
+const randomKey = () => randomBytes(32).toString('hex');
 const SECRET = 'a-user-token-nobody-may-read';
 
 /** The record of `id` as the adapter holds it. */
@@ -53,7 +55,7 @@ describe.each([...adapters, ['memory, cheapWrites', memoryWithCheapWrites] as co
 
     it('writes nothing of the session in the clear, no digest of it, and reads it back', async () => {
       const { clock, adapter, open } = await setUp();
-      const key = newKey();
+      const key = randomKey();
       const store = open({ encryption: { keys: [key] } });
       const session = fastifySession(clock.now(), { token: SECRET });
       await store.set('s1', session);
@@ -71,7 +73,7 @@ describe.each([...adapters, ['memory, cheapWrites', memoryWithCheapWrites] as co
 
     it('saves an unchanged session as it does without encryption: no rewrite where it moves the expiry', async () => {
       const { clock, adapter, open } = await setUp();
-      const store = open({ encryption: { keys: [newKey()] } });
+      const store = open({ encryption: { keys: [randomKey()] } });
       await store.set('s1', fastifySession(clock.now(), { n: 1 }));
       const first = payloadOf(await recordOf(adapter, 's1'));
       clock.advance(1_000);
@@ -85,7 +87,7 @@ describe.each([...adapters, ['memory, cheapWrites', memoryWithCheapWrites] as co
 
     it('rotates: reads under any listed key, rewrites under the first on the next save', async () => {
       const { clock, adapter, open } = await setUp();
-      const [oldKey, newerKey] = [newKey(), newKey()];
+      const [oldKey, newerKey] = [randomKey(), randomKey()];
       const before = open({ encryption: { keys: [oldKey] } });
       await before.set('s1', fastifySession(clock.now(), { n: 1 }));
       const oldId = keyIdOf(await recordOf(adapter, 's1'));
@@ -104,12 +106,12 @@ describe.each([...adapters, ['memory, cheapWrites', memoryWithCheapWrites] as co
 
     it('leaves a record under a key it does not have where it is, reads it as missing, and says the keys are likely wrong', async () => {
       const { clock, adapter, logger, open } = await setUp();
-      const rightKey = newKey();
+      const rightKey = randomKey();
       const writer = open({ encryption: { keys: [rightKey] } });
       for (const id of ['a', 'b', 'c']) await writer.set(id, fastifySession(clock.now(), { id }));
       const before = await recordOf(adapter, 'a');
 
-      const wrong = open({ encryption: { keys: [newKey()] } });
+      const wrong = open({ encryption: { keys: [randomKey()] } });
       for (const id of ['a', 'b', 'c']) expect(await wrong.get(id)).toBeNull();
       expect((await recordOf(adapter, 'a')).equals(before)).toBe(true);
       expect(await setAsideKeys(adapter)).toEqual([]);
@@ -123,7 +125,7 @@ describe.each([...adapters, ['memory, cheapWrites', memoryWithCheapWrites] as co
 
     it('sets aside a record that fails authentication, whatever byte of its payload changed', async () => {
       const { clock, adapter, logger, open } = await setUp();
-      const store = open({ encryption: { keys: [newKey()] } });
+      const store = open({ encryption: { keys: [randomKey()] } });
       await store.set('s1', fastifySession(clock.now(), { token: SECRET }));
       const record = await recordOf(adapter, 's1');
       const payloadStart = record.indexOf(0x0a) + 1;
@@ -157,7 +159,7 @@ describe.each([...adapters, ['memory, cheapWrites', memoryWithCheapWrites] as co
 
     it('does not open a record copied under another session name, nor one whose cookie flag changed', async () => {
       const { clock, adapter, open } = await setUp();
-      const store = open({ encryption: { keys: [newKey()] } });
+      const store = open({ encryption: { keys: [randomKey()] } });
       await store.set('victim', fastifySession(clock.now(), { role: 'admin' }));
       const record = await recordOf(adapter, 'victim');
       await adapter.write(sessionKey('attacker'), record, { expiresAt: clock.now() + 60_000 });
@@ -178,7 +180,7 @@ describe.each([...adapters, ['memory, cheapWrites', memoryWithCheapWrites] as co
       const { clock, adapter, logger, open } = await setUp();
       const plain = open();
       await plain.set('old', fastifySession(clock.now(), { token: SECRET }));
-      const key = newKey();
+      const key = randomKey();
 
       const strict = open({ encryption: { keys: [key] } });
       expect(await strict.get('old')).toBeNull();
@@ -195,7 +197,7 @@ describe.each([...adapters, ['memory, cheapWrites', memoryWithCheapWrites] as co
 
     it('a store without encryption leaves sealed records alone and reads them as missing', async () => {
       const { clock, adapter, logger, open } = await setUp();
-      await open({ encryption: { keys: [newKey()] } }).set('s1', fastifySession(clock.now()));
+      await open({ encryption: { keys: [randomKey()] } }).set('s1', fastifySession(clock.now()));
       const before = await recordOf(adapter, 's1');
       expect(await open().get('s1')).toBeNull();
       expect((await recordOf(adapter, 's1')).equals(before)).toBe(true);
@@ -219,7 +221,7 @@ describe.each([...adapters, ['memory, cheapWrites', memoryWithCheapWrites] as co
         await open({ encryption: { keys: [{ passphrase: 'another long passphrase' }] } }).get('s1'),
       ).toBeNull();
 
-      const key = newKey();
+      const key = randomKey();
       const rotated = open({ encryption: { keys: [key, passphrase] } });
       await rotated.set('s1', (await rotated.get('s1')) as Record<string, unknown>);
       expect((await open({ encryption: { keys: [key] } }).get('s1'))?.n).toBe(1);
@@ -229,7 +231,7 @@ describe.each([...adapters, ['memory, cheapWrites', memoryWithCheapWrites] as co
       const { clock, open } = await setUp();
       const maxRecordBytes = 4_096;
       const plain = open({ maxRecordBytes });
-      const sealed = open({ maxRecordBytes, encryption: { keys: [newKey()] } });
+      const sealed = open({ maxRecordBytes, encryption: { keys: [randomKey()] } });
       // The largest session the plain store takes.
       let size = 3_000;
       for (;;) {
@@ -285,6 +287,80 @@ describe('encryption options', () => {
       expect(() =>
         openStore({ adapter: createMemoryAdapter(), encryption: { keys: [text] } }),
       ).not.toThrow();
+    }
+  });
+});
+
+describe('key rotation across two processes over one directory', () => {
+  it('follows the documented steps without a session lost or unreadable on either side', async () => {
+    const adapter = await nodeAdapter();
+    const [oldKey, newKey] = [randomKey(), randomKey()];
+    const session = (views: number) => ({ cookie: { originalMaxAge: 3_600_000 }, views });
+    const here = (keys: string[]) => openStore({ adapter, encryption: { keys } });
+    const keyIdIn = async (id: string) => keyIdOf(await recordOf(adapter, id));
+
+    // Before: both processes on the old key.
+    let there = storeProcess(adapter.dir, 'none', { keys: [oldKey] });
+    try {
+      await here([oldKey]).set('a', session(1));
+      const oldId = await keyIdIn('a');
+      expect((await there.send({ op: 'get', id: 'a' })).result).toMatchObject({ views: 1 });
+
+      // 1. Accept the new key: this process first, the other still on the old key alone.
+      const accepting = here([oldKey, newKey]);
+      await accepting.set('b', session(1));
+      expect(await keyIdIn('b')).toBe(oldId);
+      expect((await there.send({ op: 'get', id: 'b' })).result).toMatchObject({ views: 1 });
+      await there.stop();
+      there = storeProcess(adapter.dir, 'none', { keys: [oldKey, newKey] });
+
+      // 2. Write with it: the other process first, this one still writing the old key.
+      await there.stop();
+      there = storeProcess(adapter.dir, 'none', { keys: [newKey, oldKey] });
+      expect((await there.send({ op: 'set', id: 'c', session: session(1) })).ok).toBe(true);
+      const newId = await keyIdIn('c');
+      expect(newId).not.toBe(oldId);
+      expect((await accepting.get('c'))?.views).toBe(1);
+      await accepting.set('c', session(2));
+      expect(await keyIdIn('c')).toBe(oldId);
+      expect((await there.send({ op: 'get', id: 'c' })).result).toMatchObject({ views: 2 });
+      // Read under the old key, saved unchanged: written under the new one.
+      const a = (await there.send({ op: 'get', id: 'a' })).result;
+      expect((await there.send({ op: 'set', id: 'a', session: a })).ok).toBe(true);
+      expect(await keyIdIn('a')).toBe(newId);
+
+      // Then this process too; every session saved again is under the new key.
+      const writing = here([newKey, oldKey]);
+      for (const id of ['b', 'c']) {
+        await writing.set(id, (await writing.get(id)) as Record<string, unknown>);
+        expect(await keyIdIn(id)).toBe(newId);
+      }
+
+      // 3. Drop the old key: nothing is lost.
+      await there.stop();
+      there = storeProcess(adapter.dir, 'none', { keys: [newKey] });
+      const dropped = here([newKey]);
+      for (const id of ['a', 'b', 'c']) {
+        expect((await dropped.get(id))?.views, id).toBeGreaterThan(0);
+        expect((await there.send({ op: 'get', id })).result, id).not.toBeNull();
+      }
+    } finally {
+      await there.stop();
+    }
+  });
+
+  it('without step 1, a process with only the old key reads new sessions as missing and leaves them', async () => {
+    const adapter = await nodeAdapter();
+    const [oldKey, newKey] = [randomKey(), randomKey()];
+    const there = storeProcess(adapter.dir, 'none', { keys: [newKey, oldKey] });
+    try {
+      expect((await there.send({ op: 'set', id: 'n', session: { views: 1 } })).ok).toBe(true);
+      const before = await recordOf(adapter, 'n');
+      expect(await openStore({ adapter, encryption: { keys: [oldKey] } }).get('n')).toBeNull();
+      expect((await recordOf(adapter, 'n')).equals(before)).toBe(true);
+      expect((await there.send({ op: 'get', id: 'n' })).result).toEqual({ views: 1 });
+    } finally {
+      await there.stop();
     }
   });
 });

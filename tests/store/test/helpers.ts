@@ -1,6 +1,9 @@
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import {
   type AdapterOperation,
   createFaultyAdapter,
@@ -136,4 +139,32 @@ export function withCheapWrites(inner: FsAdapter): FsAdapter {
       return typeof value === 'function' ? value.bind(target) : value;
     },
   });
+}
+
+/**
+ * Another Node process with its own store over `dir` (and `encryption`, if given), driven
+ * line by line.
+ */
+export function storeProcess(
+  dir: string,
+  cacheMode: 'none' | 'shared',
+  encryption?: { keys: string[] },
+) {
+  const fixture = fileURLToPath(new URL('./fixtures/store-process.mjs', import.meta.url));
+  const args = [fixture, dir, cacheMode, ...(encryption ? [JSON.stringify(encryption)] : [])];
+  const child = spawn(process.execPath, args, {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const answers = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  return {
+    async send(command: { op: string; id?: string; session?: unknown }) {
+      child.stdin.write(`${JSON.stringify(command)}\n`);
+      const answer = await answers.next();
+      return JSON.parse(answer.value as string) as { ok: boolean; result: unknown };
+    },
+    stop() {
+      child.stdin.end();
+      return new Promise((resolve) => child.once('exit', resolve));
+    },
+  };
 }
