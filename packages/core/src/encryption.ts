@@ -2,7 +2,10 @@ import {
   createCipheriv,
   createDecipheriv,
   createHmac,
+  createSecretKey,
+  type KeyObject,
   randomBytes,
+  randomFillSync,
   scrypt as scryptCallback,
 } from 'node:crypto';
 import { promisify } from 'node:util';
@@ -67,7 +70,7 @@ const scrypt = promisify(scryptCallback) as (
 ) => Promise<Buffer>;
 
 interface DerivedKey {
-  readonly key: Buffer;
+  readonly key: KeyObject;
   readonly id: Buffer;
   /** Its place in the `keys` option: 0 is the current key. */
   readonly rank: number;
@@ -77,6 +80,22 @@ interface DerivedKey {
 export type Opened =
   | { readonly plaintext: Uint8Array; readonly current: boolean }
   | { readonly unreadable: 'unknown key' | 'plaintext' | 'not authentic' };
+
+/** Random nonces drawn a pool at a time: one call to the CSPRNG per 340 records. */
+const NONCE_POOL_BYTES = NONCE_BYTES * 340;
+let noncePool = Buffer.alloc(0);
+let nonceAt = NONCE_POOL_BYTES;
+
+/** A fresh random nonce, never handed out twice. */
+function freshNonce(): Buffer {
+  if (nonceAt + NONCE_BYTES > noncePool.byteLength) {
+    // A new buffer each time: nonces handed out before keep their bytes.
+    noncePool = randomFillSync(Buffer.allocUnsafe(NONCE_POOL_BYTES));
+    nonceAt = 0;
+  }
+  nonceAt += NONCE_BYTES;
+  return noncePool.subarray(nonceAt - NONCE_BYTES, nonceAt);
+}
 
 function keyIdOf(key: Buffer): Buffer {
   return createHmac('sha256', key).update(KEY_ID_LABEL).digest().subarray(0, KEY_ID_BYTES);
@@ -133,7 +152,7 @@ export class RecordCipher {
     options.keys.forEach((entry, rank) => {
       if (typeof entry === 'string') {
         const key = rawKeyOf(entry, rank);
-        this.raw.push({ key, id: keyIdOf(key), rank });
+        this.raw.push({ key: createSecretKey(key), id: keyIdOf(key), rank });
       } else if (typeof entry?.passphrase === 'string') {
         if (entry.passphrase.length < MIN_PASSPHRASE_LENGTH) {
           invalid(
@@ -170,7 +189,7 @@ export class RecordCipher {
     return sealWith(
       derived,
       current === undefined ? this.salt : undefined,
-      randomBytes(NONCE_BYTES),
+      freshNonce(),
       plaintext,
       key,
       cookieExpires,
@@ -212,11 +231,13 @@ export class RecordCipher {
       );
       decipher.setAAD(associatedData(payload.subarray(0, nonceStart), key, cookieExpires));
       decipher.setAuthTag(payload.subarray(tagStart));
-      const plaintext = Buffer.concat([
-        decipher.update(payload.subarray(nonceStart + NONCE_BYTES, tagStart)),
-        decipher.final(),
-      ]);
-      return { plaintext, current: derived.rank === 0 };
+      const plaintext = decipher.update(payload.subarray(nonceStart + NONCE_BYTES, tagStart));
+      // GCM holds nothing back: `final` only checks the tag.
+      const rest = decipher.final();
+      return {
+        plaintext: rest.byteLength === 0 ? plaintext : Buffer.concat([plaintext, rest]),
+        current: derived.rank === 0,
+      };
     } catch {
       return { unreadable: 'not authentic' };
     }
@@ -230,7 +251,7 @@ export class RecordCipher {
       keys = Promise.all(
         this.passphrases.map(async ({ passphrase, rank }) => {
           const key = await scrypt(passphrase, salt, KEY_BYTES, SCRYPT);
-          return { key, id: keyIdOf(key), rank };
+          return { key: createSecretKey(key), id: keyIdOf(key), rank };
         }),
       );
       if (this.stretched.size >= MAX_SALTS) {
@@ -250,7 +271,16 @@ export class RecordCipher {
 
 /** What a record's seal authenticates besides its ciphertext. */
 function associatedData(prefix: Uint8Array, key: string, cookieExpires: boolean): Buffer {
-  return Buffer.concat([prefix, Buffer.from(`\0${key}\0${cookieExpires ? 'e' : '-'}`, 'utf8')]);
+  // Keys are ASCII (`sessionKey`); written as UTF-8 all the same.
+  const keyBytes = Buffer.byteLength(key, 'utf8');
+  const data = Buffer.allocUnsafe(prefix.byteLength + keyBytes + 3);
+  data.set(prefix, 0);
+  let at = prefix.byteLength;
+  data[at++] = 0;
+  at += data.write(key, at, 'utf8');
+  data[at++] = 0;
+  data[at] = cookieExpires ? 0x65 : 0x2d;
+  return data;
 }
 
 /**
@@ -258,7 +288,7 @@ function associatedData(prefix: Uint8Array, key: string, cookieExpires: boolean)
  * and `nonce`. Exported for the known-answer tests, which fix the nonce.
  */
 export function sealWith(
-  derived: { readonly key: Buffer; readonly id: Buffer },
+  derived: { readonly key: KeyObject | Buffer; readonly id: Buffer },
   salt: Buffer | undefined,
   nonce: Buffer,
   plaintext: Uint8Array | string,
@@ -279,7 +309,3 @@ export function sealWith(
 }
 
 /** The key material of a raw key string, for tests. */
-export function rawKey(text: string): { readonly key: Buffer; readonly id: Buffer } {
-  const key = rawKeyOf(text, 0);
-  return { key, id: keyIdOf(key) };
-}
