@@ -1,4 +1,5 @@
 // Every contender behind one promise interface: get, set, destroy, close.
+import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
@@ -102,10 +103,19 @@ function memoryStore() {
   return promisified(new MemoryStore());
 }
 
+/**
+ * The encryption key of the `sessionfs+encryption` contender: fixed, so that the process
+ * that prepares the sessions and those that measure share it.
+ */
+export const BENCH_ENCRYPTION = {
+  keys: [createHash('sha256').update('sessionfs bench encryption key').digest('hex')],
+};
+
 /** name -> (dir) => store. `memory` keeps nothing on disk. */
 export const contenders = {
   sessionfs: (dir) => sessionfs(dir),
   'sessionfs+cache': (dir) => sessionfs(dir, { cache: { mode: 'shared' } }),
+  'sessionfs+encryption': (dir) => sessionfs(dir, { encryption: BENCH_ENCRYPTION }),
   bare: (dir) => bareFileStore(dir),
   memory: () => memoryStore(),
   'session-file-store': (dir) => sessionFileStore(dir),

@@ -21,6 +21,7 @@ export const ROUTES = ['counter', 'whoami'];
 export const FILE_CONTENDERS = [
   'sessionfs',
   'sessionfs+cache',
+  'sessionfs+encryption',
   'bare',
   'memory',
   'session-file-store',
@@ -67,6 +68,7 @@ export function contenderNames(list) {
 const LABELS = {
   sessionfs: 'sessionfs (node adapter, defaults)',
   'sessionfs+cache': "sessionfs, `cache: { mode: 'shared' }`",
+  'sessionfs+encryption': 'sessionfs, `encryption` (AES-256-GCM)',
   bare: 'bare file store (temp + rename)',
   memory: "MemoryStore (@fastify/session's, the ceiling)",
   'session-file-store': 'session-file-store 1.5.0',
@@ -89,6 +91,9 @@ const TARGETS = [
   ['whoami', 'express:sessionfs', 'express:memory', 0.8],
   ['counter', 'express:sessionfs', 'express:bare', 0.9],
   ['counter', 'express:sessionfs', 'express:session-file-store', 1.8],
+  // Encryption costs at most 10% of either route.
+  ['counter', 'sessionfs+encryption', 'sessionfs', 0.9],
+  ['whoami', 'sessionfs+encryption', 'sessionfs', 0.9],
 ];
 // Shown for information: the cached variant against the same, and sessionfs against the floor.
 const INFO = [

@@ -95,6 +95,10 @@ async function createStore() {
       return new FileSessionStore({ dir });
     case 'sessionfs+cache':
       return new FileSessionStore({ dir, cache: { mode: 'shared' } });
+    case 'sessionfs+encryption': {
+      const { BENCH_ENCRYPTION } = await import('./contenders.mjs');
+      return new FileSessionStore({ dir, encryption: BENCH_ENCRYPTION });
+    }
     case 'sessionfs+redis': {
       // The bench's own `redis` client, the one connect-redis runs on: `redis` is a peer of
       // the adapter, and both contenders must run on the same client version.
@@ -216,7 +220,7 @@ async function check(store) {
     const length = await fresh.engine.length();
     await fresh.close();
     result.failed = corrupt + (result.stored - result.decoded) + Math.abs(length - result.decoded);
-  } else if (name === 'sessionfs' || name === 'sessionfs+cache' || name === 'sessionfs+redis') {
+  } else if (name.startsWith('sessionfs')) {
     const names =
       name === 'sessionfs+redis'
         ? await withRedisKeys((_, keys) => keys.map((key) => key.slice(prefix.length)))
@@ -228,7 +232,13 @@ async function check(store) {
     const fresh = new FileSessionStore(
       name === 'sessionfs+redis'
         ? { adapter: createRedisAdapter({ url: redisUrl, prefix }), reapInterval: false }
-        : { dir, reapInterval: false },
+        : {
+            dir,
+            reapInterval: false,
+            ...(name === 'sessionfs+encryption'
+              ? { encryption: (await import('./contenders.mjs')).BENCH_ENCRYPTION }
+              : {}),
+          },
     );
     for await (const [, session] of fresh.engine.entries()) count(session);
     const length = await fresh.engine.length();
