@@ -13,6 +13,8 @@ declare namespace fastifySessionFile {
   export type AdapterStoreOptions = api.AdapterStoreOptions;
   export import DEFAULT_SESSIONS_DIR = api.DEFAULT_SESSIONS_DIR;
   export type DirectoryStoreOptions = api.DirectoryStoreOptions;
+  export type EncryptionKey = api.EncryptionKey;
+  export type EncryptionOptions = api.EncryptionOptions;
   export type EngineOptions = api.EngineOptions;
   export type ErrorCode = api.ErrorCode;
   export import ErrorCodes = api.ErrorCodes;
