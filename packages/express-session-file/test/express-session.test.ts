@@ -91,16 +91,17 @@ describe.each(expressVersions)('through express-session on $name', ({ create }) 
 
   it('with rolling, keeps an idle-timeout session alive past its first expiry', async () => {
     const store = openStore();
-    const client = await serve(store, { rolling: true, cookie: { maxAge: 900 } });
+    // Times with room for a loaded 2-core machine running every package's tests at once.
+    const client = await serve(store, { rolling: true, cookie: { maxAge: 2_000 } });
     await client.request('/login/ada', 'POST');
-    // Four visits 350 ms apart: well past the first 900 ms, never 900 ms idle.
+    // Four visits 700 ms apart: well past the first 2 s, never 2 s idle.
     for (let visit = 0; visit < 4; visit += 1) {
-      await sleep(350);
+      await sleep(700);
       const { body, setCookie } = await client.request('/whoami');
       expect(body.user).toBe('ada');
       expect(setCookie).toMatch(/Expires=/);
     }
-    await sleep(1_200);
+    await sleep(2_300);
     expect((await client.request('/whoami')).body.user).toBeNull();
   });
 
@@ -191,10 +192,10 @@ describe.each(expressVersions)('through express-session on $name', ({ create }) 
 
   it('expires a session at its cookie.maxAge', async () => {
     const store = openStore();
-    const client = await serve(store, { cookie: { maxAge: 300 } });
+    const client = await serve(store, { cookie: { maxAge: 1_500 } });
     const { id } = (await client.request('/login/ada', 'POST')).body as { id: string };
     expect((await client.request('/whoami')).body.user).toBe('ada');
-    await sleep(500);
+    await sleep(1_800);
     expect(await store.get(id)).toBeNull();
     // The client still sends the old cookie: the store no longer knows it.
     expect((await client.request('/whoami')).body.user).toBeNull();
