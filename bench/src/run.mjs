@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { contenderNames, httpLevel } from './http-level.mjs';
 import { memory } from './memory.mjs';
+import { rekeySection } from './rekey.mjs';
 import { scale } from './scale.mjs';
 import { storeLevel } from './store-level.mjs';
 import { machine, table, versionOf } from './util.mjs';
@@ -91,6 +92,11 @@ try {
       log,
     });
     sections.push(big.markdown);
+  }
+
+  if (wanted('rekey')) {
+    const rotation = await rekeySection({ root, count: quick ? 10_000 : 100_000, log });
+    sections.push(rotation.markdown);
   }
 
   if (wanted('memory')) {

@@ -10,6 +10,7 @@ export type AdapterOperation =
   | 'stat'
   | 'touch'
   | 'move'
+  | 'replace'
   | 'cleanup';
 
 /**
@@ -117,6 +118,7 @@ export function createFaultyAdapter(options: FaultyAdapterOptions = {}): FaultyA
     stat: 0,
     touch: 0,
     move: 0,
+    replace: 0,
     cleanup: 0,
   };
 
@@ -202,6 +204,7 @@ export function createFaultyAdapter(options: FaultyAdapterOptions = {}): FaultyA
     ...guarded('stat'),
     ...guarded('touch'),
     ...guarded('move'),
+    ...guarded('replace'),
     ...guarded('cleanup'),
     close: () => inner.close?.() ?? Promise.resolve(),
   } as FaultyAdapter;

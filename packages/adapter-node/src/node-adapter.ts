@@ -10,6 +10,7 @@ import {
   type FsAdapter,
   type MoveOptions,
   type ReadOptions,
+  type ReplaceOptions,
   redactError,
   type StoredValue,
   type TouchOptions,
@@ -33,7 +34,7 @@ import { accessOf, assertDirOption, type NodeAdapterOptions, syncOf } from './op
 import { readIfPresent, readLater, readNow } from './reads.js';
 import { SessionDirectory } from './session-directory.js';
 import { TAKE_LOCK_NAME, TakeLock } from './take-lock.js';
-import { type Condition, runTake, takeSteps } from './takes.js';
+import { type Condition, runTake, type TakeAction, takeSteps } from './takes.js';
 import { heldNameFor, tempNameFor } from './temp-names.js';
 import { TempFileWriter } from './writes.js';
 
@@ -57,6 +58,7 @@ export interface NodeAdapter extends FsAdapter {
   stat(key: string): Promise<AdapterStat | null>;
   touch(key: string, expiresAt: number, options?: TouchOptions): Promise<boolean>;
   move(from: string, to: string, options?: MoveOptions): Promise<boolean>;
+  replace(key: string, data: Uint8Array, options: ReplaceOptions): Promise<WriteResult | null>;
   cleanup(olderThanMs: number): Promise<number>;
   close(): Promise<void>;
 }
@@ -187,10 +189,15 @@ class DirectoryAdapter implements NodeAdapter, ListingContext {
     const path = this.pathOf(key);
     const { ifVersion, ifExpiredAt } = options;
     if (ifVersion !== undefined || ifExpiredAt !== undefined) {
-      return this.takeIf(key, (stats) => {
-        if (ifVersion !== undefined && versionOf(stats) !== ifVersion) return false;
-        return ifExpiredAt === undefined || expiryOf(stats) <= ifExpiredAt;
-      });
+      return this.takeIf(
+        key,
+        (stats) => {
+          if (ifVersion !== undefined && versionOf(stats) !== ifVersion) return false;
+          return ifExpiredAt === undefined || expiryOf(stats) <= ifExpiredAt;
+        },
+        { remove: true },
+        'delete',
+      );
     }
     if (this.syncReads) await this.loopBudget.spend();
     try {
@@ -270,7 +277,12 @@ class DirectoryAdapter implements NodeAdapter, ListingContext {
     const target = this.pathOf(to);
     const { ifVersion } = options;
     if (ifVersion !== undefined) {
-      return this.takeIf(from, (stats) => versionOf(stats) === ifVersion, target);
+      return this.takeIf(
+        from,
+        (stats) => versionOf(stats) === ifVersion,
+        { moveTo: target },
+        'move',
+      );
     }
     try {
       return await this.calls.rename(source, target);
@@ -293,17 +305,49 @@ class DirectoryAdapter implements NodeAdapter, ListingContext {
   }
 
   /**
-   * Removes (or, `to` given, moves) the file of `key` if `condition` holds for it, as one
-   * step for every other caller (see `takeSteps`).
+   * Writes `data` as the value of `key` only while the file there is still `ifVersion`:
+   * a temp file, put in place of that very file by a take (see `takeSteps`). Resolves the
+   * new version, or `null` (writing nothing) when the file changed or went meanwhile.
    */
-  private async takeIf(key: string, condition: Condition, to?: string): Promise<boolean> {
+  async replace(
+    key: string,
+    data: Uint8Array,
+    options: ReplaceOptions,
+  ): Promise<WriteResult | null> {
+    const path = this.pathOf(key);
+    const temp = join(this.dir, tempNameFor(key));
+    try {
+      const written = await this.writer.writeTemp(temp, data, mtimeSecondsFor(options.expiresAt));
+      const replaced = await this.takeIf(
+        key,
+        (stats) => versionOf(stats) === options.ifVersion,
+        { replaceWith: temp },
+        'write',
+      );
+      if (replaced && this.fsync) await this.directory.sync();
+      return replaced ? written : null;
+    } catch (error) {
+      throw toStoreError(error, 'write', path, key);
+    } finally {
+      // Linked in place, or not wanted: the temp name goes either way.
+      await this.fs.promises.unlink(temp).catch(() => {});
+    }
+  }
+
+  /** Acts on the file of `key` if `condition` holds for it, as one step for every other caller (see `takeSteps`). */
+  private async takeIf(
+    key: string,
+    condition: Condition,
+    action: TakeAction,
+    operation: 'delete' | 'move' | 'write',
+  ): Promise<boolean> {
     const path = this.pathOf(key);
     const held = join(this.dir, heldNameFor(key));
     try {
       if (this.syncReads) await this.loopBudget.spend();
-      return await runTake(takeSteps(this.calls, this.takeLock, path, held, condition, to));
+      return await runTake(takeSteps(this.calls, this.takeLock, path, held, condition, action));
     } catch (error) {
-      throw toStoreError(error, to === undefined ? 'delete' : 'move', path, key);
+      throw toStoreError(error, operation, path, key);
     }
   }
 

@@ -9,8 +9,17 @@ import type { TakeLock } from './take-lock.js';
 export type Condition = (stats: Stats) => boolean;
 
 /**
- * The steps that remove (or, `to` given, move) the file at `path` if `condition` holds
- * for it, as one step for every other caller, in this process or another:
+ * What a take does with the file it took, once the condition held: remove it, move it to
+ * another path, or put the file at `replaceWith` (a finished temp file) in its place.
+ */
+export type TakeAction =
+  | { readonly remove: true }
+  | { readonly moveTo: string }
+  | { readonly replaceWith: string };
+
+/**
+ * The steps that remove, move or replace (see {@link TakeAction}) the file at `path` if
+ * `condition` holds for it, as one step for every other caller, in this process or another:
  *
  * 1. The file is checked where it is: most files the reaper looks at are live.
  * 2. Under the take lock (one taker per directory at a time), it is renamed to its held
@@ -34,7 +43,7 @@ export function* takeSteps(
   path: string,
   held: string,
   condition: Condition,
-  to: string | undefined,
+  action: TakeAction,
 ): Generator<unknown, boolean, unknown> {
   const checked = (yield calls.lstat(path)) as Stats | undefined;
   if (checked === undefined || !checked.isFile() || !condition(checked)) return false;
@@ -45,7 +54,13 @@ export function* takeSteps(
     // Removed meanwhile by an unconditional delete.
     if (taken === undefined) return false;
     if (taken.ino === checked.ino && taken.isFile() && condition(taken)) {
-      return (yield to === undefined ? calls.unlink(held) : calls.rename(held, to)) as boolean;
+      if ('moveTo' in action) return (yield calls.rename(held, action.moveTo)) as boolean;
+      if ('remove' in action) return (yield calls.unlink(held)) as boolean;
+      // A link, not a rename: it fails if a write landed on the key since the file was
+      // taken, and that newer write stays. The taken file goes either way.
+      const replaced = (yield calls.link(action.replaceWith, path)) as boolean;
+      yield calls.unlink(held);
+      return replaced;
     }
     yield calls.link(held, path);
     yield calls.unlink(held);

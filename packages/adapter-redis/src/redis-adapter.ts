@@ -8,6 +8,7 @@ import {
   type FsAdapter,
   type MoveOptions,
   type ReadOptions,
+  type ReplaceOptions,
   SessionStoreError,
   type StoredValue,
   type TouchOptions,
@@ -30,7 +31,7 @@ import {
 } from './header.js';
 import { scanBatches, startingWith } from './listing.js';
 import type { RedisAdapterOptions } from './options.js';
-import { DELETE_IF, STAT, TOUCH } from './scripts.js';
+import { DELETE_IF, REPLACE_IF, STAT, TOUCH } from './scripts.js';
 
 /** An `FsAdapter` over Redis. */
 export interface RedisAdapter extends FsAdapter {
@@ -41,6 +42,7 @@ export interface RedisAdapter extends FsAdapter {
   stat(key: string): Promise<AdapterStat | null>;
   touch(key: string, expiresAt: number, options?: TouchOptions): Promise<boolean>;
   move(from: string, to: string, options?: MoveOptions): Promise<boolean>;
+  replace(key: string, data: Uint8Array, options: ReplaceOptions): Promise<WriteResult | null>;
   /** Closes the client if the adapter created it; a client you passed stays open. */
   close(): Promise<void>;
 }
@@ -139,6 +141,30 @@ class RedisKeyAdapter implements RedisAdapter {
         );
       },
       () => ({ version }),
+    );
+  }
+
+  /** `write`, only while the value still carries the tag `options.ifVersion` (one script). */
+  replace(key: string, data: Uint8Array, options: ReplaceOptions): Promise<WriteResult | null> {
+    let version = '';
+    return this.run(
+      'write',
+      key,
+      (redisKey) => {
+        const expiresAt =
+          options.expiresAt === undefined ? undefined : redisTime(options.expiresAt);
+        const value = Buffer.allocUnsafe(HEADER_BYTES + data.byteLength);
+        version = writeHeader(value, expiresAt);
+        value.set(data, HEADER_BYTES);
+        return REPLACE_IF.run(
+          this.send,
+          redisKey,
+          Buffer.from(options.ifVersion, 'hex'),
+          value,
+          expiresAt === undefined ? '' : String(expiresAt),
+        );
+      },
+      (replaced) => (Number(replaced) === 1 ? { version } : null),
     );
   }
 

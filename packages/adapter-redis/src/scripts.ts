@@ -72,3 +72,16 @@ return redis.call('DEL', KEYS[1])
 `,
   false,
 );
+
+// Writes ARGV[2] (header and data) with the expiry ARGV[3] (ms; '' for none) only while
+// the value carries the tag in ARGV[1], in one step: a missing value carries none. 1
+// written, 0 not.
+export const REPLACE_IF = new Script(
+  `
+if redis.call('GETRANGE', KEYS[1], 0, ${TAG_BYTES - 1}) ~= ARGV[1] then return 0 end
+if ARGV[3] == '' then redis.call('SET', KEYS[1], ARGV[2])
+else redis.call('SET', KEYS[1], ARGV[2], 'PXAT', ARGV[3]) end
+return 1
+`,
+  false,
+);

@@ -8,6 +8,7 @@ export interface Support {
   readonly nativeExpiry: boolean;
   readonly stat: boolean;
   readonly move: boolean;
+  readonly replace: boolean;
   readonly close: boolean;
 }
 
@@ -36,6 +37,7 @@ export async function inspect<A extends FsAdapter>(
     nativeExpiry: sample.capabilities.nativeExpiry,
     stat: typeof sample.stat === 'function',
     move: typeof sample.move === 'function',
+    replace: typeof sample.replace === 'function',
     close: typeof sample.close === 'function',
   };
   await sample.close?.();

@@ -7,6 +7,7 @@ import {
   type FsAdapter,
   type MoveOptions,
   type ReadOptions,
+  type ReplaceOptions,
   type StoredValue,
   type TouchOptions,
   tooLargeError,
@@ -129,6 +130,14 @@ export function createReferenceAdapter({
       }
       entry.expiresAt = expiresAt;
       return true;
+    },
+
+    async replace(key: string, data: Uint8Array, options: ReplaceOptions) {
+      const entry = lookup(key);
+      if (!entry || otherVersion(entry, options.ifVersion)) return null;
+      versions += 1;
+      entries.set(key, { data: data.slice(), expiresAt: options.expiresAt, version: versions });
+      return { version: String(versions) };
     },
 
     async move(from: string, to: string, { ifVersion }: MoveOptions = {}) {

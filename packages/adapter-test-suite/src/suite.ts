@@ -10,6 +10,7 @@ import { describeExpiry } from './groups/expiry.js';
 import { describeKeys } from './groups/keys.js';
 import { describeListing } from './groups/listing.js';
 import { describeMove } from './groups/move.js';
+import { describeReplace } from './groups/replace.js';
 import { describeStat } from './groups/stat.js';
 
 /** Options of {@link runAdapterSuite}. */
@@ -38,6 +39,7 @@ const GROUPS: ReadonlyArray<(suite: SuiteContext) => void> = [
   describeExpiry,
   describeMove,
   describeConditional,
+  describeReplace,
   describeClose,
 ];
 

@@ -50,3 +50,19 @@ export async function readText(adapter: FsAdapter, key: string): Promise<string 
   const data = await readData(adapter, key);
   return data === null ? null : new TextDecoder().decode(data);
 }
+
+/**
+ * Runs `round` again and again over a few keys, for `raceMs` at most (and 2,000 rounds),
+ * and checks that it ran often enough to mean something.
+ */
+export async function race(
+  raceMs: number,
+  round: (key: string, base: number, index: number) => Promise<void>,
+): Promise<void> {
+  const deadline = Date.now() + raceMs;
+  let rounds = 0;
+  for (; Date.now() < deadline && rounds < 2_000; rounds += 1) {
+    await round(`race-${rounds % 8}`, Date.now(), rounds);
+  }
+  expect(rounds).toBeGreaterThan(10);
+}

@@ -10,6 +10,7 @@ export type {
   FsAdapter,
   MoveOptions,
   ReadOptions,
+  ReplaceOptions,
   StoredValue,
   TouchOptions,
   WriteOptions,

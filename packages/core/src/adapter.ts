@@ -140,6 +140,15 @@ export interface FsAdapter {
   move?(from: string, to: string, options?: MoveOptions): Promise<boolean>;
 
   /**
+   * Writes `data` as the value of `key` (with `options.expiresAt`, as `write`), only while
+   * the stored value is still `options.ifVersion`, as one step: a value written or removed
+   * in between stays as it is. Resolves the version of what it wrote, or `null`, writing
+   * nothing, when the value is no longer that version (or is gone). The store re-encrypts
+   * stored sessions with it (`rekey`) without overwriting a save made meanwhile.
+   */
+  replace?(key: string, data: Uint8Array, options: ReplaceOptions): Promise<WriteResult | null>;
+
+  /**
    * Removes what interrupted writes left behind (a file adapter's temp files, when the
    * process died between creating one and renaming it) whose last change is more than
    * `olderThanMs` ms old, and resolves how many it removed. The age keeps it away from
@@ -193,6 +202,11 @@ export interface WriteOptions {
 }
 
 /** Options of {@link FsAdapter.touch}. */
+export interface ReplaceOptions extends WriteOptions {
+  /** The version (as `read` reported it) the stored value must still have. */
+  ifVersion: string;
+}
+
 export interface TouchOptions {
   /** Move the expiry only if the stored value is still this version. */
   ifVersion?: string;

@@ -1,5 +1,6 @@
 import type { FsAdapter } from './adapter.js';
 import type { ReapResult } from './reaper.js';
+import type { RekeyOptions, RekeyResult } from './rekey.js';
 
 /** The data of a session as the store sees it: any value the codec can encode. */
 export type SessionData = Record<string, unknown>;
@@ -39,6 +40,14 @@ export interface SessionStore<S = SessionData> {
   clear(): Promise<number>;
   /** Removes expired sessions now; the background reaper calls this. */
   reap(): Promise<ReapResult>;
+  /**
+   * Seals every stored session that is not sealed with the current key (`encryption.keys[0]`)
+   * again with it, streamed, a few at a time, never over a save made meanwhile; afterwards
+   * the older keys can be dropped. Stoppable (`signal`) and resumable: a new run goes on
+   * where the last one ended. Needs `encryption` and an adapter with `replace`
+   * (`ERR_INVALID_OPTION` otherwise).
+   */
+  rekey(options?: RekeyOptions): Promise<RekeyResult>;
   /** Stops the reaper, waits for a running reap, closes the adapter. Idempotent. */
   close(): Promise<void>;
 }

@@ -8,6 +8,7 @@ import { SessionQuota } from './quota.js';
 import { Reaper, type ReapResult } from './reaper.js';
 import { encodeRecord, headerRoom, parseRecord, payloadLength } from './record.js';
 import { redactKey } from './redaction.js';
+import { type RekeyOptions, type RekeyResult, rekey } from './rekey.js';
 import { chooseSaveStrategy, type SaveStrategy } from './save-strategies.js';
 import { SessionEncoding } from './session-encoding.js';
 import { isDigestKey, sessionKey } from './session-id.js';
@@ -18,6 +19,7 @@ import { StoredExpiry } from './stored-expiry.js';
 
 export type { CacheOptions, SessionStoreOptions } from './options.js';
 export type { ReapResult } from './reaper.js';
+export type { RekeyOptions, RekeyProgress, RekeyResult } from './rekey.js';
 export type { SessionData, SessionStore } from './session-store.js';
 
 /** Creates a session store. Throws `ERR_INVALID_OPTION` for options it cannot work with. */
@@ -335,6 +337,23 @@ class SessionStoreEngine<S> implements SessionStore<S> {
       return Promise.reject(error);
     }
     return this.reaper.run();
+  }
+
+  async rekey(options?: RekeyOptions): Promise<RekeyResult> {
+    this.assertOpen();
+    return rekey(
+      {
+        adapter: this.adapter,
+        records: this.records,
+        encoding: this.encoding,
+        expiry: this.expiry,
+        table: this.table,
+        concurrency: this.concurrency,
+        logger: this.logger,
+        now: this.now,
+      },
+      options,
+    );
   }
 
   close(): Promise<void> {

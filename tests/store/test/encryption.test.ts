@@ -364,3 +364,121 @@ describe('key rotation across two processes over one directory', () => {
     }
   });
 });
+
+describe.each(adapters)('rekey over the %s adapter', (_, createAdapter) => {
+  const seed = async (count: number, keys: string[]) => {
+    const clock = virtualClock();
+    const adapter = await createAdapter();
+    const writer = openStore({ adapter, now: clock.now, encryption: { keys } });
+    for (let n = 0; n < count; n += 1) {
+      await writer.set(`s${n}`, fastifySession(clock.now(), { n }));
+    }
+    return { clock, adapter };
+  };
+
+  it('seals every session again with the current key; then the old key can go', async () => {
+    const [oldKey, currentKey] = [randomKey(), randomKey()];
+    const { clock, adapter } = await seed(30, [oldKey]);
+    const store = openStore({
+      adapter,
+      now: clock.now,
+      encryption: { keys: [currentKey, oldKey] },
+    });
+    await store.set('fresh', fastifySession(clock.now(), { n: -1 }));
+    const progress: number[] = [];
+    const result = await store.rekey({ onProgress: ({ scanned }) => progress.push(scanned) });
+    // A listing may yield a record replaced during the run once more (memfs does): it is
+    // then found current.
+    expect(result).toMatchObject({ rekeyed: 30, skipped: 0, failed: 0, stopped: false });
+    expect(result.current).toBeGreaterThanOrEqual(1);
+    expect(result.scanned).toBe(result.rekeyed + result.current);
+    expect(progress.at(-1)).toBe(result.scanned);
+    const after = openStore({ adapter, now: clock.now, encryption: { keys: [currentKey] } });
+    for (let n = 0; n < 30; n += 1) expect((await after.get(`s${n}`))?.n).toBe(n);
+    // A second run finds nothing to do.
+    expect(await store.rekey()).toMatchObject({ rekeyed: 0, current: 31 });
+  });
+
+  it('never overwrites a save that lands while a session is re-sealed', async () => {
+    const [oldKey, currentKey] = [randomKey(), randomKey()];
+    const { clock, adapter } = await seed(1, [oldKey]);
+    const other = openStore({ adapter, now: clock.now, encryption: { keys: [oldKey] } });
+    // Between the rekey's read and its write, another process saves the session.
+    const racing: FsAdapter = Object.create(adapter, {
+      replace: {
+        value: async (...args: Parameters<NonNullable<FsAdapter['replace']>>) => {
+          await other.set('s0', fastifySession(clock.now(), { n: 'saved meanwhile' }));
+          return adapter.replace?.(...args);
+        },
+      },
+    });
+    const store = openStore({
+      adapter: racing,
+      now: clock.now,
+      encryption: { keys: [currentKey, oldKey] },
+    });
+    expect(await store.rekey()).toMatchObject({ rekeyed: 0, skipped: 1 });
+    expect((await store.get('s0'))?.n).toBe('saved meanwhile');
+  });
+
+  it('stops when asked and goes on from there in the next run', async () => {
+    const [oldKey, currentKey] = [randomKey(), randomKey()];
+    const { clock, adapter } = await seed(40, [oldKey]);
+    const stop = new AbortController();
+    let replaced = 0;
+    const counting: FsAdapter = Object.create(adapter, {
+      replace: {
+        value: async (...args: Parameters<NonNullable<FsAdapter['replace']>>) => {
+          replaced += 1;
+          if (replaced === 10) stop.abort();
+          return adapter.replace?.(...args);
+        },
+      },
+    });
+    const store = openStore({
+      adapter: counting,
+      now: clock.now,
+      encryption: { keys: [currentKey, oldKey] },
+    });
+    const first = await store.rekey({ signal: stop.signal });
+    expect(first.stopped).toBe(true);
+    // The records under way when it was asked to stop finish: at most `concurrency` more.
+    expect(first.rekeyed).toBeGreaterThanOrEqual(10);
+    expect(first.rekeyed).toBeLessThanOrEqual(14);
+    const second = await store.rekey();
+    expect(second.stopped).toBe(false);
+    expect(second.rekeyed).toBe(40 - first.rekeyed);
+    expect(second.current).toBeGreaterThanOrEqual(first.rekeyed);
+  });
+
+  it('leaves alone what it cannot read and what expired', async () => {
+    const [foreignKey, oldKey, currentKey] = [randomKey(), randomKey(), randomKey()];
+    const { clock, adapter } = await seed(2, [oldKey]);
+    await openStore({ adapter, now: clock.now, encryption: { keys: [foreignKey] } }).set(
+      'foreign',
+      fastifySession(clock.now()),
+    );
+    await openStore({ adapter, now: clock.now, encryption: { keys: [oldKey] } }).set(
+      'short',
+      fastifySession(clock.now(), {}, 1_000),
+    );
+    const foreign = await recordOf(adapter, 'foreign');
+    clock.advance(2_000);
+    const store = openStore({
+      adapter,
+      now: clock.now,
+      encryption: { keys: [currentKey, oldKey] },
+    });
+    expect(await store.rekey()).toMatchObject({ rekeyed: 2, skipped: 2, failed: 0 });
+    expect((await recordOf(adapter, 'foreign')).equals(foreign)).toBe(true);
+  });
+
+  it('refuses without encryption, or over an adapter without replace', async () => {
+    const adapter = await createAdapter();
+    const plain = openStore({ adapter });
+    expect(hasErrorCode(await rejection(plain.rekey()), ErrorCodes.INVALID_OPTION)).toBe(true);
+    const noReplace: FsAdapter = Object.create(adapter, { replace: { value: undefined } });
+    const store = openStore({ adapter: noReplace, encryption: { keys: [randomKey()] } });
+    expect(hasErrorCode(await rejection(store.rekey()), ErrorCodes.INVALID_OPTION)).toBe(true);
+  });
+});

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { SuiteContext } from '../context.js';
-import { bytes, readText } from '../support.js';
+import { bytes, race, readText } from '../support.js';
 
 /**
  * Conditional `delete`, `move` and `touch`: the check and the act are one step, so that
@@ -111,20 +111,4 @@ export function describeConditional({ currentAdapter, support, raceMs }: SuiteCo
       });
     });
   });
-}
-
-/**
- * Runs `round` again and again over a few keys, for `raceMs` at most (and 2,000 rounds),
- * and checks that it ran often enough to mean something.
- */
-async function race(
-  raceMs: number,
-  round: (key: string, base: number, index: number) => Promise<void>,
-): Promise<void> {
-  const deadline = Date.now() + raceMs;
-  let rounds = 0;
-  for (; Date.now() < deadline && rounds < 2_000; rounds += 1) {
-    await round(`race-${rounds % 8}`, Date.now(), rounds);
-  }
-  expect(rounds).toBeGreaterThan(10);
 }
