@@ -180,9 +180,12 @@ class SessionStoreEngine<S> implements SessionStore<S> {
       // has none either, so that its next save writes it under the current key.
       digest: !opened.current
         ? undefined
-        : this.encoding.seals
-          ? this.strategy.digest(opened.plaintext)
-          : record.digest,
+        : !this.encoding.seals
+          ? record.digest
+          : sameAsKnown
+            ? // The same version: the same plaintext, whose digest the store has.
+              known.digest
+            : this.strategy.digest(opened.plaintext),
       cookieExpires: record.cookieExpires,
       expiresAt,
       version: this.strategy.keptVersion(value.version),
