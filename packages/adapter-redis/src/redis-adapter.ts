@@ -127,17 +127,14 @@ class RedisKeyAdapter implements RedisAdapter {
       'write',
       key,
       (redisKey) => {
-        const expiresAt =
-          options.expiresAt === undefined ? undefined : redisTime(options.expiresAt);
-        const value = Buffer.allocUnsafe(HEADER_BYTES + data.byteLength);
-        version = writeHeader(value, expiresAt);
-        value.set(data, HEADER_BYTES);
+        const stored = storedWrite(data, options.expiresAt);
+        version = stored.version;
         return this.send(
           redisKey,
           false,
-          expiresAt === undefined
-            ? ['SET', redisKey, value]
-            : ['SET', redisKey, value, 'PXAT', String(expiresAt)],
+          stored.expiresAt === undefined
+            ? ['SET', redisKey, stored.value]
+            : ['SET', redisKey, stored.value, 'PXAT', String(stored.expiresAt)],
         );
       },
       () => ({ version }),
@@ -151,17 +148,14 @@ class RedisKeyAdapter implements RedisAdapter {
       'write',
       key,
       (redisKey) => {
-        const expiresAt =
-          options.expiresAt === undefined ? undefined : redisTime(options.expiresAt);
-        const value = Buffer.allocUnsafe(HEADER_BYTES + data.byteLength);
-        version = writeHeader(value, expiresAt);
-        value.set(data, HEADER_BYTES);
+        const stored = storedWrite(data, options.expiresAt);
+        version = stored.version;
         return REPLACE_IF.run(
           this.send,
           redisKey,
           Buffer.from(options.ifVersion, 'hex'),
-          value,
-          expiresAt === undefined ? '' : String(expiresAt),
+          stored.value,
+          stored.expiresAt === undefined ? '' : String(stored.expiresAt),
         );
       },
       (replaced) => (Number(replaced) === 1 ? { version } : null),
@@ -322,4 +316,13 @@ function tryStart<T>(operation: (argument: string) => Promise<T>, argument: stri
   } catch (error) {
     return Promise.reject(error);
   }
+}
+
+/** What a write stores: `data` behind a fresh header, its version, the expiry for Redis. */
+function storedWrite(data: Uint8Array, expiresAt: number | undefined) {
+  const at = expiresAt === undefined ? undefined : redisTime(expiresAt);
+  const value = Buffer.allocUnsafe(HEADER_BYTES + data.byteLength);
+  const version = writeHeader(value, at);
+  value.set(data, HEADER_BYTES);
+  return { value, version, expiresAt: at };
 }

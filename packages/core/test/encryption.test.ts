@@ -42,40 +42,34 @@ describe('sealed records, format 1', () => {
   const { sessionKey, plaintext, cookieExpires, expiresAt } = vectors;
   const nonce = hex(vectors.nonce);
 
-  it('a raw key: fixed inputs give the committed bytes, which open', async () => {
-    const key = hex(vectors.raw.key);
+  it.each([
+    {
+      kind: 'a raw key',
+      key: () => hex(vectors.raw.key),
+      salt: undefined,
+      payload: vectors.raw.payload,
+      configured: vectors.raw.key,
+    },
+    {
+      kind: 'a passphrase (scrypt N 2^15, r 8, p 1, the record salt)',
+      key: () => stretch(vectors.passphrase.passphrase, hex(vectors.passphrase.salt)),
+      salt: hex(vectors.passphrase.salt),
+      payload: vectors.passphrase.payload,
+      configured: { passphrase: vectors.passphrase.passphrase },
+    },
+  ])('$kind: fixed inputs give the committed bytes, which open', async (vector) => {
+    const key = vector.key();
     const sealed = sealWith(
       { key, id: keyIdOf(key) },
-      undefined,
+      vector.salt,
       nonce,
       plaintext,
       sessionKey,
       cookieExpires,
     );
-    expect(sealed.toString('hex')).toBe(vectors.raw.payload);
+    expect(sealed.toString('hex')).toBe(vector.payload);
     expect(openByTheBook(sealed, key, sessionKey, cookieExpires)).toBe(plaintext);
-    const opened = await new RecordCipher({ keys: [vectors.raw.key] }).open(
-      sealed,
-      sessionKey,
-      cookieExpires,
-    );
-    expect(opened).toEqual({ plaintext: Buffer.from(plaintext), current: true });
-  });
-
-  it('a passphrase: scrypt N 2^15, r 8, p 1 with the record salt', async () => {
-    const salt = hex(vectors.passphrase.salt);
-    const key = stretch(vectors.passphrase.passphrase, salt);
-    const sealed = sealWith(
-      { key, id: keyIdOf(key) },
-      salt,
-      nonce,
-      plaintext,
-      sessionKey,
-      cookieExpires,
-    );
-    expect(sealed.toString('hex')).toBe(vectors.passphrase.payload);
-    expect(openByTheBook(sealed, key, sessionKey, cookieExpires)).toBe(plaintext);
-    const cipher = new RecordCipher({ keys: [{ passphrase: vectors.passphrase.passphrase }] });
+    const cipher = new RecordCipher({ keys: [vector.configured] });
     expect(await cipher.open(sealed, sessionKey, cookieExpires)).toEqual({
       plaintext: Buffer.from(plaintext),
       current: true,
