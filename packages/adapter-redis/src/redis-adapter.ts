@@ -122,43 +122,37 @@ class RedisKeyAdapter implements RedisAdapter {
   }
 
   write(key: string, data: Uint8Array, options: WriteOptions = {}): Promise<WriteResult> {
-    let version = '';
-    return this.run(
-      'write',
+    return this.store(
       key,
-      (redisKey) => {
-        const stored = storedWrite(data, options.expiresAt);
-        version = stored.version;
-        return this.send(
+      data,
+      options.expiresAt,
+      (redisKey, { value, expiresAt }) =>
+        this.send(
           redisKey,
           false,
-          stored.expiresAt === undefined
-            ? ['SET', redisKey, stored.value]
-            : ['SET', redisKey, stored.value, 'PXAT', String(stored.expiresAt)],
-        );
-      },
-      () => ({ version }),
+          expiresAt === undefined
+            ? ['SET', redisKey, value]
+            : ['SET', redisKey, value, 'PXAT', String(expiresAt)],
+        ),
+      (_, version) => ({ version }),
     );
   }
 
   /** `write`, only while the value still carries the tag `options.ifVersion` (one script). */
   replace(key: string, data: Uint8Array, options: ReplaceOptions): Promise<WriteResult | null> {
-    let version = '';
-    return this.run(
-      'write',
+    return this.store(
       key,
-      (redisKey) => {
-        const stored = storedWrite(data, options.expiresAt);
-        version = stored.version;
-        return REPLACE_IF.run(
+      data,
+      options.expiresAt,
+      (redisKey, { value, expiresAt }) =>
+        REPLACE_IF.run(
           this.send,
           redisKey,
           Buffer.from(options.ifVersion, 'hex'),
-          stored.value,
-          stored.expiresAt === undefined ? '' : String(stored.expiresAt),
-        );
-      },
-      (replaced) => (Number(replaced) === 1 ? { version } : null),
+          value,
+          expiresAt === undefined ? '' : String(expiresAt),
+        ),
+      (replaced, version) => (Number(replaced) === 1 ? { version } : null),
     );
   }
 
@@ -274,6 +268,35 @@ class RedisKeyAdapter implements RedisAdapter {
    * Runs one operation on the Redis key of `key` with the adapter's checks, its time
    * bound (also while the first connection is being made) and its error mapping.
    */
+  /**
+   * Sends `command` with `data` behind a fresh header (see `writeHeader`), and answers
+   * from its reply and the version that header names.
+   */
+  private store<R, T>(
+    key: string,
+    data: Uint8Array,
+    expiresAt: number | undefined,
+    command: (
+      redisKey: string,
+      stored: { value: Buffer; expiresAt: number | undefined },
+    ) => Promise<R>,
+    toResult: (reply: R, version: string) => T,
+  ): Promise<T> {
+    let version = '';
+    return this.run(
+      'write',
+      key,
+      (redisKey) => {
+        const at = expiresAt === undefined ? undefined : redisTime(expiresAt);
+        const value = Buffer.allocUnsafe(HEADER_BYTES + data.byteLength);
+        version = writeHeader(value, at);
+        value.set(data, HEADER_BYTES);
+        return command(redisKey, { value, expiresAt: at });
+      },
+      (reply) => toResult(reply, version),
+    );
+  }
+
   private run<R, T = R>(
     action: string,
     key: string,
@@ -316,13 +339,4 @@ function tryStart<T>(operation: (argument: string) => Promise<T>, argument: stri
   } catch (error) {
     return Promise.reject(error);
   }
-}
-
-/** What a write stores: `data` behind a fresh header, its version, the expiry for Redis. */
-function storedWrite(data: Uint8Array, expiresAt: number | undefined) {
-  const at = expiresAt === undefined ? undefined : redisTime(expiresAt);
-  const value = Buffer.allocUnsafe(HEADER_BYTES + data.byteLength);
-  const version = writeHeader(value, at);
-  value.set(data, HEADER_BYTES);
-  return { value, version, expiresAt: at };
 }
