@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createSessionStore, redactKey, sessionKey } from '@sessionfs/core';
 import { RedisServer } from '@sessionfs/test-redis-server';
 import { createClient } from 'redis';
@@ -79,5 +79,33 @@ it('runs on the redis client major this run asks for (REDIS_CLIENT=5: redis 5, o
     expect(info).toMatch(process.env.REDIS_CLIENT === '5' ? /\bresp=2\b/ : /\bresp=3\b/);
   } finally {
     await adapter.close();
+  }
+});
+
+it('holds sealed sessions under encryption, and rekey() re-seals them in place', async () => {
+  const prefix = `sealed-${randomUUID()}:`;
+  const [oldKey, newKey] = [randomBytes(32).toString('hex'), randomBytes(32).toString('hex')];
+  const open = (keys: string[]) =>
+    createSessionStore({
+      adapter: createRedisAdapter({ url: server.url, prefix }),
+      reapInterval: false,
+      encryption: { keys },
+    });
+  const direct = await createClient({ url: server.url }).connect();
+  const [before, rotating, after] = [open([oldKey]), open([newKey, oldKey]), open([newKey])];
+  const stores = [before, rotating, after];
+  try {
+    const session = { cookie: { originalMaxAge: 60_000 }, user: 'ada-the-user' };
+    for (const id of ['a', 'b', 'c']) await before.set(id, { ...session, id });
+    const raw = await direct.get(`${prefix}${sessionKey('a')}`);
+    expect(raw).not.toBeNull();
+    expect(raw).not.toContain('ada-the-user');
+    expect(await rotating.rekey()).toMatchObject({ rekeyed: 3, failed: 0 });
+    for (const id of ['a', 'b', 'c']) expect(await after.get(id)).toEqual({ ...session, id });
+    // The expiry Redis enforces came along.
+    expect(await direct.pTTL(`${prefix}${sessionKey('a')}`)).toBeGreaterThan(50_000);
+  } finally {
+    direct.destroy();
+    await Promise.all(stores.map((store) => store.close()));
   }
 });
