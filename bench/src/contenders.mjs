@@ -116,6 +116,9 @@ export const contenders = {
   sessionfs: (dir) => sessionfs(dir),
   'sessionfs+cache': (dir) => sessionfs(dir, { cache: { mode: 'shared' } }),
   'sessionfs+encryption': (dir) => sessionfs(dir, { encryption: BENCH_ENCRYPTION }),
+  // Decrypts a session once per version read, not once per read.
+  'sessionfs+encryption+cache': (dir) =>
+    sessionfs(dir, { encryption: BENCH_ENCRYPTION, cache: { mode: 'shared' } }),
   bare: (dir) => bareFileStore(dir),
   memory: () => memoryStore(),
   'session-file-store': (dir) => sessionFileStore(dir),
