@@ -174,30 +174,36 @@ export class RecordCipher {
     this.acceptPlaintext = options.acceptPlaintext === true;
   }
 
-  /** The payload of a record of session key `key`, sealed with the current key. */
-  async seal(
+  /**
+   * The payload of a record of session key `key`, sealed with the current key: at once
+   * with a raw key, once stretched (one scrypt run per store) with a passphrase.
+   */
+  seal(
     plaintext: Uint8Array | string,
     key: string,
     cookieExpires: boolean,
-  ): Promise<Uint8Array> {
-    const current = this.raw[0]?.rank === 0 ? this.raw[0] : undefined;
-    const stretched =
-      current === undefined
-        ? (await this.stretchedWith(this.salt)).find(({ rank }) => rank === 0)
-        : undefined;
-    const derived = (current ?? stretched) as DerivedKey;
-    return sealWith(
-      derived,
-      current === undefined ? this.salt : undefined,
-      freshNonce(),
-      plaintext,
-      key,
-      cookieExpires,
+  ): Uint8Array | Promise<Uint8Array> {
+    const current = this.raw[0];
+    if (current?.rank === 0) {
+      return sealWith(current, undefined, freshNonce(), plaintext, key, cookieExpires);
+    }
+    return this.stretchedWith(this.salt).then((keys) =>
+      sealWith(
+        keys.find(({ rank }) => rank === 0) as DerivedKey,
+        this.salt,
+        freshNonce(),
+        plaintext,
+        key,
+        cookieExpires,
+      ),
     );
   }
 
-  /** The plaintext of a record's payload, and whether it was sealed with the current key. */
-  async open(payload: Uint8Array, key: string, cookieExpires: boolean): Promise<Opened> {
+  /**
+   * The plaintext of a record's payload, and whether it was sealed with the current key:
+   * at once for a raw key, once the record's salt is stretched for a passphrase.
+   */
+  open(payload: Uint8Array, key: string, cookieExpires: boolean): Opened | Promise<Opened> {
     if (!looksSealed(payload)) {
       return this.acceptPlaintext
         ? { plaintext: payload, current: false }
@@ -213,34 +219,11 @@ export class RecordCipher {
     ) {
       return { unreadable: 'not authentic' };
     }
-    const id = payload.subarray(idStart, saltStart);
-    const candidates =
-      kind === RAW_KIND
-        ? this.raw
-        : this.passphrases.length === 0
-          ? []
-          : await this.stretchedWith(Buffer.from(payload.subarray(saltStart, nonceStart)));
-    const derived = candidates.find((candidate) => candidate.id.equals(id));
-    if (derived === undefined) return { unreadable: 'unknown key' };
-    const tagStart = payload.byteLength - TAG_BYTES;
-    try {
-      const decipher = createDecipheriv(
-        'aes-256-gcm',
-        derived.key,
-        payload.subarray(nonceStart, nonceStart + NONCE_BYTES),
-      );
-      decipher.setAAD(associatedData(payload.subarray(0, nonceStart), key, cookieExpires));
-      decipher.setAuthTag(payload.subarray(tagStart));
-      const plaintext = decipher.update(payload.subarray(nonceStart + NONCE_BYTES, tagStart));
-      // GCM holds nothing back: `final` only checks the tag.
-      const rest = decipher.final();
-      return {
-        plaintext: rest.byteLength === 0 ? plaintext : Buffer.concat([plaintext, rest]),
-        current: derived.rank === 0,
-      };
-    } catch {
-      return { unreadable: 'not authentic' };
-    }
+    if (kind === RAW_KIND) return openWith(this.raw, payload, nonceStart, key, cookieExpires);
+    if (this.passphrases.length === 0) return { unreadable: 'unknown key' };
+    return this.stretchedWith(Buffer.from(payload.subarray(saltStart, nonceStart))).then(
+      (candidates) => openWith(candidates, payload, nonceStart, key, cookieExpires),
+    );
   }
 
   /** The keys the passphrases stretch to with `salt`, derived once per salt. */
@@ -266,6 +249,41 @@ export class RecordCipher {
       this.stretched.set(saltHex, keys);
     }
     return keys;
+  }
+}
+
+/**
+ * Opens a payload (format checked, its nonce at `nonceStart`) with whichever of
+ * `candidates` its key id names.
+ */
+function openWith(
+  candidates: readonly DerivedKey[],
+  payload: Uint8Array,
+  nonceStart: number,
+  key: string,
+  cookieExpires: boolean,
+): Opened {
+  const id = payload.subarray(MAGIC.byteLength + 1, MAGIC.byteLength + 1 + KEY_ID_BYTES);
+  const derived = candidates.find((candidate) => candidate.id.equals(id));
+  if (derived === undefined) return { unreadable: 'unknown key' };
+  const tagStart = payload.byteLength - TAG_BYTES;
+  try {
+    const decipher = createDecipheriv(
+      'aes-256-gcm',
+      derived.key,
+      payload.subarray(nonceStart, nonceStart + NONCE_BYTES),
+    );
+    decipher.setAAD(associatedData(payload.subarray(0, nonceStart), key, cookieExpires));
+    decipher.setAuthTag(payload.subarray(tagStart));
+    const plaintext = decipher.update(payload.subarray(nonceStart + NONCE_BYTES, tagStart));
+    // GCM holds nothing back: `final` only checks the tag.
+    const rest = decipher.final();
+    return {
+      plaintext: rest.byteLength === 0 ? plaintext : Buffer.concat([plaintext, rest]),
+      current: derived.rank === 0,
+    };
+  } catch {
+    return { unreadable: 'not authentic' };
   }
 }
 

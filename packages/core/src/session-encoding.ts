@@ -75,17 +75,28 @@ export class SessionEncoding {
 
   /**
    * The codec's encoding a record's payload holds, and whether it is sealed with the
-   * current key (or needs no sealing). A payload these settings cannot read (under another
-   * key, sealed without keys here, plaintext where sealing is required) is reported, and a
-   * warning says once a minute when most reads fail that way: the keys are likely wrong.
+   * current key (or needs no sealing): at once, but for a key stretched from a passphrase
+   * not yet stretched. A payload these settings cannot read (under another key, sealed
+   * without keys here, plaintext where sealing is required) is reported, and a warning
+   * says once a minute when most reads fail that way: the keys are likely wrong.
    */
-  async open(payload: Uint8Array, key: string, cookieExpires: boolean): Promise<Opened> {
-    let opened: Opened;
-    if (this.cipher !== undefined) opened = await this.cipher.open(payload, key, cookieExpires);
-    else
-      opened = looksSealed(payload)
-        ? { unreadable: 'unknown key' }
-        : { plaintext: payload, current: true };
+  open(payload: Uint8Array, key: string, cookieExpires: boolean): Opened | Promise<Opened> {
+    if (this.cipher === undefined) {
+      return this.tally(
+        looksSealed(payload)
+          ? { unreadable: 'unknown key' }
+          : { plaintext: payload, current: true },
+        key,
+      );
+    }
+    const opened = this.cipher.open(payload, key, cookieExpires);
+    return opened instanceof Promise
+      ? opened.then((result) => this.tally(result, key))
+      : this.tally(opened, key);
+  }
+
+  /** Counts a read for the warning about the keys (see {@link open}), which it may give. */
+  private tally(opened: Opened, key: string): Opened {
     if (!('unreadable' in opened)) {
       this.opened += 1;
       return opened;

@@ -42,12 +42,13 @@ export class SessionTable {
   }
 
   /**
-   * What an entry keeps of the encoded session `bytes`: a copy in a buffer of its own with
+   * What an entry keeps of the encoded session `bytes` (text as UTF-8): a copy in a buffer of its own with
    * the cache on (a view into a larger buffer, a record read whole or Node's shared pool,
    * would keep all of it alive), nothing without.
    */
-  payloadOf(bytes: Uint8Array): Uint8Array | undefined {
+  payloadOf(bytes: Uint8Array | string): Uint8Array | undefined {
     if (!this.caching) return undefined;
+    if (typeof bytes === 'string') return Buffer.from(bytes, 'utf8');
     return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
       ? bytes
       : new Uint8Array(bytes);

@@ -147,7 +147,9 @@ class SessionStoreEngine<S> implements SessionStore<S> {
     const expiresAt = this.expiry.of(value, record.expiresAt);
     if (expiresAt <= now) return this.dropExpired(id, key, now, value.version);
 
-    const opened = await this.encoding.open(record.payload, key, record.cookieExpires);
+    let opened = this.encoding.open(record.payload, key, record.cookieExpires);
+    // Settled at once but for a passphrase's first use: no await on every read.
+    if (opened instanceof Promise) opened = await opened;
     if ('unreadable' in opened) {
       if (opened.unreadable === 'not authentic') {
         await this.setAside(key, id, 'record fails authentication', value);
@@ -224,7 +226,8 @@ class SessionStoreEngine<S> implements SessionStore<S> {
       this.quota !== undefined && known === undefined && !(await this.records.exists(key));
     if (isNew) await this.quota?.admit();
 
-    const stored = await this.encoding.seal(payload, key, prepared.cookieExpires);
+    let stored = this.encoding.seal(payload, key, prepared.cookieExpires);
+    if (stored instanceof Promise) stored = await stored;
     const storedLength = stored === payload ? length : payloadLength(stored);
     const record = encodeRecord(
       {
@@ -254,9 +257,9 @@ class SessionStoreEngine<S> implements SessionStore<S> {
       // write another process made meanwhile. Without one, the next save writes again.
       version: this.strategy.keptVersion(version),
       // The payload as the record holds it, text or bytes alike; the plaintext of a sealed one.
-      payload: this.encoding.seals
-        ? this.table.payloadOf(typeof payload === 'string' ? Buffer.from(payload) : payload)
-        : this.table.payloadOf(record.subarray(record.byteLength - length)),
+      payload: this.table.payloadOf(
+        this.encoding.seals ? payload : record.subarray(record.byteLength - length),
+      ),
     });
   }
 

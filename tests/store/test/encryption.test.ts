@@ -71,6 +71,19 @@ describe.each([...adapters, ['memory, cheapWrites', memoryWithCheapWrites] as co
       expect(await again.get('s1')).toEqual(session);
     });
 
+    it('with the cache on, keeps the plaintext it wrote and read, and serves it until the record changes', async () => {
+      const { clock, adapter, open } = await setUp();
+      const key = randomKey();
+      const cached = open({ encryption: { keys: [key] }, cache: { mode: 'shared' } });
+      const other = open({ encryption: { keys: [key] } });
+      await cached.set('s1', fastifySession(clock.now(), { n: 1, token: SECRET }));
+      expect((await cached.get('s1'))?.token).toBe(SECRET);
+      await other.set('s1', fastifySession(clock.now(), { n: 2 }));
+      expect((await cached.get('s1'))?.n).toBe(2);
+      expect((await cached.get('s1'))?.n).toBe(2);
+      expect((await recordOf(adapter, 's1')).includes(SECRET)).toBe(false);
+    });
+
     it('saves an unchanged session as it does without encryption: no rewrite where it moves the expiry', async () => {
       const { clock, adapter, open } = await setUp();
       const store = open({ encryption: { keys: [randomKey()] } });
