@@ -50,9 +50,13 @@ export async function* listKeys(adapter: ListingContext, prefix: string): AsyncI
 /**
  * Removes the temp files and stale lock files older than `olderThanMs`, and settles the
  * held files that takers which died left behind (see `settleHeld`); resolves how many
- * entries went.
+ * entries went. A dry run only counts them.
  */
-export async function cleanUp(adapter: ListingContext, olderThanMs: number): Promise<number> {
+export async function cleanUp(
+  adapter: ListingContext,
+  olderThanMs: number,
+  dryRun = false,
+): Promise<number> {
   adapter.assertOpen();
   adapter.directory.checkOnce();
   const dir = adapter.directory.path;
@@ -70,7 +74,9 @@ export async function cleanUp(adapter: ListingContext, olderThanMs: number): Pro
       // ctime, not mtime: a temp or held file's mtime holds the record's expiry.
       const stats = await calls.lstat(path);
       if (stats === undefined || stats.ctimeMs > cutoff) continue;
-      if (held === undefined) {
+      if (dryRun) {
+        removed += 1;
+      } else if (held === undefined) {
         if (await calls.unlink(path)) removed += 1;
       } else if (isValidKey(held) && (await settleHeld(calls, adapter.takeLock, dir, held, path))) {
         removed += 1;

@@ -5,6 +5,7 @@ import {
   type AdapterCapabilities,
   type AdapterStat,
   assertValidKey,
+  type CleanupOptions,
   closedError,
   type DeleteOptions,
   type FsAdapter,
@@ -59,7 +60,7 @@ export interface NodeAdapter extends FsAdapter {
   touch(key: string, expiresAt: number, options?: TouchOptions): Promise<boolean>;
   move(from: string, to: string, options?: MoveOptions): Promise<boolean>;
   replace(key: string, data: Uint8Array, options: ReplaceOptions): Promise<WriteResult | null>;
-  cleanup(olderThanMs: number): Promise<number>;
+  cleanup(olderThanMs: number, options?: CleanupOptions): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -291,8 +292,8 @@ class DirectoryAdapter implements NodeAdapter, ListingContext {
     }
   }
 
-  cleanup(olderThanMs: number): Promise<number> {
-    return cleanUp(this, olderThanMs);
+  cleanup(olderThanMs: number, options?: CleanupOptions): Promise<number> {
+    return cleanUp(this, olderThanMs, options?.dryRun === true);
   }
 
   async close(): Promise<void> {

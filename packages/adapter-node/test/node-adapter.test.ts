@@ -136,6 +136,9 @@ describe('cleanup', () => {
     writeFileSync(join(dir, '.not-ours'), 'x');
     writeFileSync(join(dir, 'README.md'), 'x');
     expect(await adapter.cleanup(60_000)).toBe(0);
+    // A dry run counts it and leaves it.
+    expect(await adapter.cleanup(0, { dryRun: true })).toBe(1);
+    expect(await adapter.cleanup(0, { dryRun: true })).toBe(1);
     expect(await adapter.cleanup(0)).toBe(1);
     expect((await fs.readdir(dir)).sort()).toEqual(['.not-ours', 'README.md', 'real']);
     expect(decode(await adapter.read('real'))).toBe('v');

@@ -6,6 +6,7 @@
 export type {
   AdapterCapabilities,
   AdapterStat,
+  CleanupOptions,
   DeleteOptions,
   FsAdapter,
   MoveOptions,

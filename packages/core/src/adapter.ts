@@ -152,9 +152,10 @@ export interface FsAdapter {
    * Removes what interrupted writes left behind (a file adapter's temp files, when the
    * process died between creating one and renaming it) whose last change is more than
    * `olderThanMs` ms old, and resolves how many it removed. The age keeps it away from
-   * writes still under way in other processes. The store's reaper calls it.
+   * writes still under way in other processes. The store's reaper calls it. With
+   * `dryRun`, it removes nothing and resolves how many it would remove (for a report).
    */
-  cleanup?(olderThanMs: number): Promise<number>;
+  cleanup?(olderThanMs: number, options?: CleanupOptions): Promise<number>;
 
   /**
    * Releases resources (handles, connections, timers). Idempotent. After `close()`
@@ -164,6 +165,11 @@ export interface FsAdapter {
 }
 
 /** How the backend behaves, where the methods an adapter implements do not say. */
+export interface CleanupOptions {
+  /** Count what would be removed, and remove nothing. */
+  dryRun?: boolean;
+}
+
 export interface AdapterCapabilities {
   /**
    * The backend itself removes values once their `expiresAt` passes and `read` never

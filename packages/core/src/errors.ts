@@ -94,3 +94,8 @@ export function storeFailure(error: unknown, action: string): SessionStoreError 
     cause: error,
   });
 }
+
+/** The name of a thrown value, for logs that must not quote its message (it may quote data). */
+export function errorName(error: unknown): string {
+  return error instanceof Error ? error.name : typeof error;
+}

@@ -26,11 +26,17 @@ export {
 export {
   type CacheOptions,
   createSessionStore,
+  type InspectedRecord,
+  type InspectOptions,
+  type ReapOptions,
+  type ReapProgress,
   type ReapResult,
+  type RecordState,
   type RekeyOptions,
   type RekeyProgress,
   type RekeyResult,
   type SessionData,
   type SessionStore,
   type SessionStoreOptions,
+  type SetOptions,
 } from './store.js';

@@ -2,6 +2,7 @@ import type { FsAdapter } from './adapter.js';
 import { ErrorCodes, hasErrorCode, storeFailure } from './errors.js';
 import type { StoreLogger } from './logger.js';
 import { mapConcurrently } from './map-concurrently.js';
+import { progressReporter, type RunOptions, untilAborted } from './progress.js';
 import { pruneQuarantine } from './quarantine.js';
 import type { SessionQuota } from './quota.js';
 import { redactKey } from './redaction.js';
@@ -19,7 +20,20 @@ export interface ReapResult {
   readonly leftovers: number;
   /** Records set aside long enough ago (or beyond the count kept) that were removed. */
   readonly setAsideRemoved: number;
+  /** Whether `signal` (or the store's close) stopped the run before the end. */
+  readonly stopped: boolean;
 }
+
+/** How far a run of the reaper has come. */
+export interface ReapProgress {
+  /** Session records looked at. */
+  readonly scanned: number;
+  /** Expired session records removed. */
+  readonly removed: number;
+}
+
+/** Options of `store.reap()`. */
+export type ReapOptions = RunOptions<ReapProgress>;
 
 /** What the reaper works on. */
 export interface ReaperContext {
@@ -35,7 +49,7 @@ export interface ReaperContext {
 }
 
 /** Temp files older than this belong to a write that will never finish. */
-const LEFTOVER_AGE_MS = 60_000;
+export const LEFTOVER_AGE_MS = 60_000;
 /** How soon after start the reaper first runs. */
 const FIRST_REAP_DELAY_MS = 5_000;
 
@@ -64,9 +78,9 @@ export class Reaper {
     this.firstRun.unref();
   }
 
-  /** Runs now, or joins the run under way. */
-  run(): Promise<ReapResult> {
-    this.running ??= this.reap().finally(() => {
+  /** Runs now, or joins the run under way (whose progress is then not reported). */
+  run(options: ReapOptions = {}): Promise<ReapResult> {
+    this.running ??= this.reap(options).finally(() => {
       this.running = undefined;
     });
     return this.running;
@@ -90,7 +104,7 @@ export class Reaper {
     await this.running?.catch(() => {});
   }
 
-  private async reap(): Promise<ReapResult> {
+  private async reap(options: ReapOptions): Promise<ReapResult> {
     const { adapter, records, expiry, table, quota, logger, now, concurrency } = this.context;
     const started = now();
     let scanned = 0;
@@ -107,7 +121,9 @@ export class Reaper {
     }
     // A backend with native expiry frees space itself: it is listed only to count sessions.
     const nativeExpiry = adapter.capabilities.nativeExpiry;
-    const keys = nativeExpiry && !quota ? noKeys() : records.keys();
+    const { signal } = options;
+    const progress = progressReporter(now, options.onProgress);
+    const keys = untilAborted(nativeExpiry && !quota ? noKeys() : records.keys(), signal);
     const outcomes = mapConcurrently(keys, concurrency, async (key) => {
       if (nativeExpiry) return 'kept';
       try {
@@ -134,13 +150,16 @@ export class Reaper {
         }
         scanned += 1;
         if (outcome === 'removed') removed += 1;
+        progress.tick(() => ({ scanned, removed }));
         // Stop early on close rather than keep the adapter busy.
         if (this.stopped) break;
       }
     } catch (error) {
       throw storeFailure(error, 'list');
     }
-    if (!busy && !this.stopped) {
+    progress.end({ scanned, removed });
+    const stopped = this.stopped || signal?.aborted === true;
+    if (!busy && !stopped) {
       quota?.counted(scanned - removed);
       try {
         setAsideRemoved = await pruneQuarantine(
@@ -159,7 +178,7 @@ export class Reaper {
       { scanned, removed, leftovers, setAsideRemoved, failures, busy, ms: now() - started },
       '@sessionfs/core: reaped expired sessions',
     );
-    return { scanned, removed, leftovers, setAsideRemoved };
+    return { scanned, removed, leftovers, setAsideRemoved, stopped };
   }
 }
 

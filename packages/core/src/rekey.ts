@@ -2,6 +2,7 @@ import type { FsAdapter } from './adapter.js';
 import { ErrorCodes, SessionStoreError } from './errors.js';
 import type { StoreLogger } from './logger.js';
 import { mapConcurrently } from './map-concurrently.js';
+import { progressReporter, type RunOptions, untilAborted } from './progress.js';
 import { encodeRecord, parseRecord } from './record.js';
 import { redactKey } from './redaction.js';
 import type { SessionEncoding } from './session-encoding.js';
@@ -37,12 +38,7 @@ export interface RekeyResult extends RekeyProgress {
 }
 
 /** Options of `store.rekey()`. */
-export interface RekeyOptions {
-  /** Called about once a second while the run goes on, and once at the end. */
-  onProgress?: (progress: RekeyProgress) => void;
-  /** Stops the run: records under way finish, the result says how far it came. */
-  signal?: AbortSignal;
-}
+export type RekeyOptions = RunOptions<RekeyProgress>;
 
 /** What a run works on. */
 export interface RekeyContext {
@@ -57,8 +53,6 @@ export interface RekeyContext {
 }
 
 type Outcome = 'rekeyed' | 'current' | 'skipped' | 'failed';
-
-const PROGRESS_EVERY_MS = 1_000;
 
 /**
  * Seals every stored session that is not sealed with the current key again with it,
@@ -85,25 +79,15 @@ export async function rekey(
     );
   }
   const counts = { scanned: 0, rekeyed: 0, current: 0, skipped: 0, failed: 0 };
-  const { signal, onProgress } = options;
-  let reportedAt = now();
-  async function* keys(): AsyncIterable<string> {
-    for await (const key of context.records.keys()) {
-      if (signal?.aborted) return;
-      yield key;
-    }
-  }
-  for await (const outcome of mapConcurrently(keys(), concurrency, (key) =>
-    rekeyOne(context, key),
-  )) {
+  const { signal } = options;
+  const progress = progressReporter(now, options.onProgress);
+  const keys = untilAborted(context.records.keys(), signal);
+  for await (const outcome of mapConcurrently(keys, concurrency, (key) => rekeyOne(context, key))) {
     counts.scanned += 1;
     counts[outcome] += 1;
-    if (onProgress && now() - reportedAt >= PROGRESS_EVERY_MS) {
-      reportedAt = now();
-      onProgress({ scanned: counts.scanned, rekeyed: counts.rekeyed });
-    }
+    progress.tick(() => ({ scanned: counts.scanned, rekeyed: counts.rekeyed }));
   }
-  onProgress?.({ scanned: counts.scanned, rekeyed: counts.rekeyed });
+  progress.end({ scanned: counts.scanned, rekeyed: counts.rekeyed });
   if (counts.failed > 0) {
     logger.warn(
       { failed: counts.failed },

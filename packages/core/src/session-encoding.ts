@@ -37,9 +37,9 @@ export class SessionEncoding {
   }
 
   /** The session's expiry and body (its cookie's `expires` taken out where it can be). */
-  prepare(session: unknown): PreparedSession {
+  prepare(session: unknown, expiresAt?: number): PreparedSession {
     try {
-      return prepareSession(session, this.now(), this.ttl);
+      return prepareSession(session, this.now(), this.ttl, expiresAt);
     } catch (error) {
       throw new SessionStoreError(
         ErrorCodes.ENCODE_FAILED,

@@ -66,37 +66,50 @@ function representable(expiresAt: number): number {
 
 /**
  * Splits a session into the data to encode and its expiry. The expiry comes from
- * `cookie.expires`, else `cookie.originalMaxAge` from now, else `ttl` from now.
+ * `expiresAt` when given (an import's), else `cookie.expires`, else
+ * `cookie.originalMaxAge` from now, else `ttl` from now.
  *
  * `cookie.expires` (and `cookie.originalExpires`, derived from it) are left out of the
  * encoded data: with `rolling: true` they change on every request while nothing else
  * does, and keeping them out lets such a save be a cheap expiry move instead of a
  * rewrite. `cookie.expires` is restored from the stored expiry on read.
  */
-export function prepareSession(session: unknown, now: number, ttl: number): PreparedSession {
+export function prepareSession(
+  session: unknown,
+  now: number,
+  ttl: number,
+  expiresAt?: number,
+): PreparedSession {
   const cookie = plainCookie(session);
   if (cookie && isObject(session)) {
     const expires = cookie.expires;
     if (expires !== null && expires !== undefined) {
-      const expiresAt = new Date(expires as string | number | Date).getTime();
-      if (Number.isFinite(expiresAt)) {
+      const cookieExpiresAt = new Date(expires as string | number | Date).getTime();
+      if (Number.isFinite(cookieExpiresAt)) {
         const body = ownFields(session);
         // `originalExpires` (@fastify/session 11) is `expires` as it was when the session
         // was loaded; the cookie recomputes it from `expires` on every load: left out too.
         body.cookie = ownFields(cookie, 'expires', 'originalExpires');
         return {
           body,
-          expiresAt: representable(expiresAt),
+          expiresAt: representable(expiresAt ?? cookieExpiresAt),
           cookieExpires: true,
         };
       }
+    }
+    if (expiresAt !== undefined) {
+      return { body: session, expiresAt: representable(expiresAt), cookieExpires: false };
     }
     const maxAge = cookie.originalMaxAge;
     if (typeof maxAge === 'number' && Number.isFinite(maxAge) && maxAge > 0) {
       return { body: session, expiresAt: representable(now + maxAge), cookieExpires: false };
     }
   }
-  return { body: session, expiresAt: representable(now + ttl), cookieExpires: false };
+  return {
+    body: session,
+    expiresAt: representable(expiresAt ?? now + ttl),
+    cookieExpires: false,
+  };
 }
 
 /** Puts `cookie.expires` back into a decoded session, as the ISO string JSON gives. */

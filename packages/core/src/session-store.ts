@@ -1,6 +1,16 @@
 import type { FsAdapter } from './adapter.js';
-import type { ReapResult } from './reaper.js';
+import type { InspectedRecord, InspectOptions } from './inspection.js';
+import type { ReapOptions, ReapResult } from './reaper.js';
 import type { RekeyOptions, RekeyResult } from './rekey.js';
+
+/** Options of `set` and `add`. */
+export interface SetOptions {
+  /**
+   * When the session expires (epoch ms), instead of what its cookie or `ttl` says: for
+   * imports, which keep each session's expiry.
+   */
+  expiresAt?: number;
+}
 
 /** The data of a session as the store sees it: any value the codec can encode. */
 export type SessionData = Record<string, unknown>;
@@ -25,7 +35,13 @@ export interface SessionStore<S = SessionData> {
    * one whose only change is its expiry becomes an expiry move where the adapter can.
    * On failure (`ERR_ENCODE_FAILED`, `ERR_TOO_LARGE`, I/O) the stored session is intact.
    */
-  set(id: string, session: S): Promise<void>;
+  set(id: string, session: S, options?: SetOptions): Promise<void>;
+  /**
+   * Stores `session` under `id` as `set` does, only if no session is stored under `id`
+   * (expired or not); resolves whether it did. For imports, which must never overwrite a
+   * session an app is using.
+   */
+  add(id: string, session: S, options?: SetOptions): Promise<boolean>;
   /** Moves the expiry of the stored session `id` to that of `session`; creates nothing. */
   touch(id: string, session: S): Promise<void>;
   /** Removes the session `id`. Idempotent. */
@@ -38,8 +54,29 @@ export interface SessionStore<S = SessionData> {
   entries(): AsyncIterable<[string, S]>;
   /** Removes every session, and nothing else; resolves how many were removed. */
   clear(): Promise<number>;
-  /** Removes expired sessions now; the background reaper calls this. */
-  reap(): Promise<ReapResult>;
+  /**
+   * Removes expired sessions now, and what interrupted writes left behind; the background
+   * reaper calls this. Joins a run under way (whose progress is then not reported).
+   */
+  reap(options?: ReapOptions): Promise<ReapResult>;
+  /**
+   * Every stored record, expired and corrupt ones too, streamed, for operators. Changes
+   * nothing: an expired record stays until the reaper removes it, a corrupt one is not set
+   * aside.
+   */
+  inspect(options?: InspectOptions): AsyncIterable<InspectedRecord<S>>;
+  /**
+   * The record under the adapter key `key` (`sessionKey(id)`, or the key of a record set
+   * aside), or `null` when there is none. Changes nothing, as `inspect`.
+   */
+  inspectKey(key: string, options?: InspectOptions): Promise<InspectedRecord<S> | null>;
+  /** How many session records the adapter holds, expired or not: a listing, no reads. */
+  count(): Promise<number>;
+  /**
+   * What the reaper would clear besides expired sessions: leftovers of interrupted writes
+   * old enough to remove (`null` where the adapter leaves none), and records set aside.
+   */
+  leftovers(): Promise<{ interruptedWrites: number | null; setAside: number }>;
   /**
    * Seals every stored session that is not sealed with the current key (`encryption.keys[0]`)
    * again with it, streamed, a few at a time, never over a save made meanwhile; afterwards

@@ -1,26 +1,34 @@
 import type { AdapterStat, FsAdapter, StoredValue } from './adapter.js';
-import { ErrorCodes, hasErrorCode, SessionStoreError, storeFailure } from './errors.js';
+import { ErrorCodes, errorName, hasErrorCode, SessionStoreError, storeFailure } from './errors.js';
+import {
+  type InspectedRecord,
+  type InspectionContext,
+  type InspectOptions,
+  inspectAll,
+  inspectKey,
+} from './inspection.js';
 import type { StoreLogger } from './logger.js';
 import { mapConcurrently } from './map-concurrently.js';
 import { resolveOptions, type SessionStoreOptions } from './options.js';
 import { setAside } from './quarantine.js';
 import { SessionQuota } from './quota.js';
-import { Reaper, type ReapResult } from './reaper.js';
+import { LEFTOVER_AGE_MS, Reaper, type ReapOptions, type ReapResult } from './reaper.js';
 import { encodeRecord, headerRoom, parseRecord, payloadLength } from './record.js';
 import { redactKey } from './redaction.js';
 import { type RekeyOptions, type RekeyResult, rekey } from './rekey.js';
 import { chooseSaveStrategy, type SaveStrategy } from './save-strategies.js';
 import { SessionEncoding } from './session-encoding.js';
-import { isDigestKey, sessionKey } from './session-id.js';
+import { CORRUPT_PREFIX, isDigestKey, sessionKey } from './session-id.js';
 import { SessionRecords } from './session-records.js';
-import type { SessionData, SessionStore } from './session-store.js';
+import type { SessionData, SessionStore, SetOptions } from './session-store.js';
 import { SessionTable } from './session-table.js';
 import { StoredExpiry } from './stored-expiry.js';
 
+export type { InspectedRecord, InspectOptions, RecordState } from './inspection.js';
 export type { CacheOptions, SessionStoreOptions } from './options.js';
-export type { ReapResult } from './reaper.js';
+export type { ReapOptions, ReapProgress, ReapResult } from './reaper.js';
 export type { RekeyOptions, RekeyProgress, RekeyResult } from './rekey.js';
-export type { SessionData, SessionStore } from './session-store.js';
+export type { SessionData, SessionStore, SetOptions } from './session-store.js';
 
 /** Creates a session store. Throws `ERR_INVALID_OPTION` for options it cannot work with. */
 export function createSessionStore<S = SessionData>(options: SessionStoreOptions): SessionStore<S> {
@@ -196,11 +204,11 @@ class SessionStoreEngine<S> implements SessionStore<S> {
     return session as S;
   }
 
-  async set(id: string, session: S): Promise<void> {
+  async set(id: string, session: S, options?: SetOptions): Promise<void> {
     this.assertOpen();
     const known = this.table.get(id);
     const key = known?.key ?? sessionKey(id);
-    const prepared = this.encoding.prepare(session);
+    const prepared = this.encoding.prepare(session, options?.expiresAt);
     const payload = this.encoding.encode(prepared.body);
     const length = payloadLength(payload);
     // The record of a long id holds the id: its key is a digest.
@@ -261,6 +269,15 @@ class SessionStoreEngine<S> implements SessionStore<S> {
         this.encoding.seals ? payload : record.subarray(record.byteLength - length),
       ),
     });
+  }
+
+  async add(id: string, session: S, options?: SetOptions): Promise<boolean> {
+    this.assertOpen();
+    // A check, then a write: a session saved under the same id in between is overwritten.
+    // Ids are random, so only an import of a session an app holds too can meet one.
+    if (await this.records.exists(sessionKey(id))) return false;
+    await this.set(id, session, options);
+    return true;
   }
 
   async touch(id: string, session: S): Promise<void> {
@@ -336,13 +353,45 @@ class SessionStoreEngine<S> implements SessionStore<S> {
     return removed;
   }
 
-  reap(): Promise<ReapResult> {
+  reap(options?: ReapOptions): Promise<ReapResult> {
     try {
       this.assertOpen();
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.reaper.run();
+    return this.reaper.run(options);
+  }
+
+  async *inspect(options?: InspectOptions): AsyncIterable<InspectedRecord<S>> {
+    this.assertOpen();
+    yield* inspectAll<S>(this.inspection(), options);
+  }
+
+  async inspectKey(key: string, options?: InspectOptions): Promise<InspectedRecord<S> | null> {
+    this.assertOpen();
+    return inspectKey<S>(this.inspection(), key, options);
+  }
+
+  async count(): Promise<number> {
+    this.assertOpen();
+    try {
+      return await this.records.count();
+    } catch (error) {
+      throw storeFailure(error, 'list');
+    }
+  }
+
+  async leftovers(): Promise<{ interruptedWrites: number | null; setAside: number }> {
+    this.assertOpen();
+    try {
+      const interruptedWrites =
+        (await this.adapter.cleanup?.(LEFTOVER_AGE_MS, { dryRun: true })) ?? null;
+      let setAside = 0;
+      for await (const _ of this.adapter.list(CORRUPT_PREFIX)) setAside += 1;
+      return { interruptedWrites, setAside };
+    } catch (error) {
+      throw storeFailure(error, 'list');
+    }
   }
 
   async rekey(options?: RekeyOptions): Promise<RekeyResult> {
@@ -360,6 +409,17 @@ class SessionStoreEngine<S> implements SessionStore<S> {
       },
       options,
     );
+  }
+
+  private inspection(): InspectionContext {
+    return {
+      adapter: this.adapter,
+      records: this.records,
+      expiry: this.expiry,
+      encoding: this.encoding,
+      concurrency: this.concurrency,
+      now: this.now,
+    };
   }
 
   close(): Promise<void> {
@@ -432,6 +492,3 @@ class SessionStoreEngine<S> implements SessionStore<S> {
 }
 
 /** An error's name (`SyntaxError`), never its message, which may quote session data. */
-function errorName(error: unknown): string {
-  return error instanceof Error ? error.name : typeof error;
-}

@@ -27,6 +27,11 @@ export class StoredExpiry {
     this.keptUntil = adapter.capabilities.expiresUntil ?? Number.POSITIVE_INFINITY;
   }
 
+  /** Whether the adapter keeps expiries of its own, which then are the latest. */
+  get keepsOwn(): boolean {
+    return this.kept;
+  }
+
   /** Whether the adapter can hold `expiresAt` itself, so that `touch` can move it there. */
   keeps(expiresAt: number): boolean {
     return this.kept && expiresAt <= this.keptUntil;

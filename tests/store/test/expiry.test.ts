@@ -169,6 +169,7 @@ describe.each(adapters)('expiry over the %s adapter', (_, createAdapter) => {
       removed: 25,
       leftovers: 0,
       setAsideRemoved: 0,
+      stopped: false,
     });
     expect(await store.length()).toBe(15);
     expect(await store.get('s30')).toEqual(fastifySession(clock.now() - 1_000, { i: 30 }, HOUR));
@@ -240,7 +241,13 @@ describe('the reaper', () => {
     delay.enable();
     const result = await store.reap();
     delay.disable();
-    expect(result).toEqual({ scanned: 3_000, removed: 3_000, leftovers: 0, setAsideRemoved: 0 });
+    expect(result).toEqual({
+      scanned: 3_000,
+      removed: 3_000,
+      leftovers: 0,
+      setAsideRemoved: 0,
+      stopped: false,
+    });
     expect(spy.maxRunning).toBeLessThanOrEqual(4);
     // One adapter call per session: the delete checks the expiry and removes together.
     expect(spy.calls.delete).toBe(3_000);

@@ -172,6 +172,7 @@ describe.each(adapters)('records set aside over the %s adapter', (_, createAdapt
       removed: 0,
       leftovers: 0,
       setAsideRemoved: 0,
+      stopped: false,
     });
     expect(await asideKeys(adapter)).toHaveLength(2);
 
@@ -181,6 +182,7 @@ describe.each(adapters)('records set aside over the %s adapter', (_, createAdapt
       removed: 0,
       leftovers: 0,
       setAsideRemoved: 2,
+      stopped: false,
     });
     expect(await asideKeys(adapter)).toEqual([]);
     // Sessions are not records set aside.

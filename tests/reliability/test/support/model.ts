@@ -171,9 +171,15 @@ export class StoreModel {
    * Removes expired records; a backend with native expiry needs no scan. Nothing in these
    * runs is ever set aside, so nothing set aside is removed.
    */
-  reap(): { scanned: number; removed: number; leftovers: number; setAsideRemoved: number } {
+  reap(): {
+    scanned: number;
+    removed: number;
+    leftovers: number;
+    setAsideRemoved: number;
+    stopped: boolean;
+  } {
     if (this.options.nativeExpiry) {
-      return { scanned: 0, removed: 0, leftovers: 0, setAsideRemoved: 0 };
+      return { scanned: 0, removed: 0, leftovers: 0, setAsideRemoved: 0, stopped: false };
     }
     const scanned = this.records.size;
     let removed = 0;
@@ -183,6 +189,6 @@ export class StoreModel {
         removed += 1;
       }
     }
-    return { scanned, removed, leftovers: 0, setAsideRemoved: 0 };
+    return { scanned, removed, leftovers: 0, setAsideRemoved: 0, stopped: false };
   }
 }
