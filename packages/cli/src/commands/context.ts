@@ -1,0 +1,57 @@
+import type { SessionStore, StoreLogger } from '@sessionfs/core';
+import { type BackendOptions, openStore } from '../backend.js';
+import type { Io } from '../io.js';
+import { type Progress, startProgress } from '../progress.js';
+
+/** What every command gets: its options, where to write, and the store once opened. */
+export interface CommandContext<O> {
+  readonly options: O & CommonOptions;
+  readonly io: Io;
+  readonly now: number;
+}
+
+/** The options of every command that opens a store. */
+export interface CommonOptions extends BackendOptions {
+  quiet?: boolean;
+}
+
+/** The store's warnings, one line each on stderr; nothing of the sessions themselves. */
+export function cliLogger(io: Io): StoreLogger {
+  const line = (level: string) => (fields: object, message: string) => {
+    const { err: _err, ...rest } = fields as { err?: unknown };
+    const details = Object.keys(rest).length === 0 ? '' : ` ${JSON.stringify(rest)}`;
+    io.stderr.write(
+      `sessionfs: ${level}: ${message.replace(/^@sessionfs\/core: /, '')}${details}\n`,
+    );
+  };
+  return { warn: line('warning'), error: line('error') };
+}
+
+/** Runs `body` over the store the options name, and closes it whatever happens. */
+export async function withStore<O extends CommonOptions, R>(
+  context: CommandContext<O>,
+  body: (store: SessionStore) => Promise<R>,
+  mustExist = true,
+): Promise<R> {
+  const store = await openStore(context.options, {
+    mustExist,
+    logger: cliLogger(context.io),
+    env: context.io.env,
+  });
+  try {
+    return await body(store);
+  } finally {
+    await store.close();
+  }
+}
+
+/** Progress on stderr, unless `--quiet`. */
+export function progressOf<O extends CommonOptions>(
+  context: CommandContext<O>,
+  label: string,
+  unit: string,
+  total: number | undefined,
+): Progress {
+  if (context.options.quiet) return { update() {}, stop() {} };
+  return startProgress(context.io, label, unit, total);
+}
