@@ -178,13 +178,15 @@ class RedisKeyAdapter implements RedisAdapter {
     this.assertOpen();
     assertValidPrefix(prefix);
     const pattern = startingWith(this.prefix + prefix);
-    try {
-      await this.connecting;
-      for await (const batch of scanBatches(this.client, pattern, this.scanCount)) {
-        for (const redisKey of batch) yield redisKey.slice(this.prefix.length);
-      }
-    } catch (error) {
-      throw toStoreError(error, 'list', prefix);
+    // Each step is bounded in time as every other operation is: a listing over a Redis
+    // that is down (or never came up) fails with `ERR_UNAVAILABLE` instead of waiting.
+    const connecting = this.connecting;
+    if (connecting) await this.bounded('list', prefix, () => connecting);
+    const batches = scanBatches(this.client, pattern, this.scanCount)[Symbol.asyncIterator]();
+    for (;;) {
+      const step = await this.bounded('list', prefix, () => batches.next());
+      if (step.done) return;
+      for (const redisKey of step.value) yield redisKey.slice(this.prefix.length);
     }
   }
 
@@ -260,14 +262,25 @@ class RedisKeyAdapter implements RedisAdapter {
     return closeWithin(this.client, this.timeout);
   }
 
+  /** `step()` within the adapter's time bound, its failure mapped as `action`'s on `key`. */
+  private bounded<T>(action: string, key: string, step: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const inFlight = this.deadlines.start(new InFlight(action, key, reject));
+      step().then(
+        (value) => {
+          if (this.deadlines.finish(inFlight)) resolve(value);
+        },
+        (error: unknown) => {
+          if (this.deadlines.finish(inFlight)) inFlight.fail(error);
+        },
+      );
+    });
+  }
+
   private assertOpen(): void {
     if (this.closed) throw closedError(ADAPTER);
   }
 
-  /**
-   * Runs one operation on the Redis key of `key` with the adapter's checks, its time
-   * bound (also while the first connection is being made) and its error mapping.
-   */
   /**
    * Sends `command` with `data` behind a fresh header (see `writeHeader`), and answers
    * from its reply and the version that header names.
@@ -297,6 +310,10 @@ class RedisKeyAdapter implements RedisAdapter {
     );
   }
 
+  /**
+   * Runs one operation on the Redis key of `key` with the adapter's checks, its time
+   * bound (also while the first connection is being made) and its error mapping.
+   */
   private run<R, T = R>(
     action: string,
     key: string,

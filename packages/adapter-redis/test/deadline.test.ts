@@ -23,6 +23,10 @@ afterAll(() => {
 
 const TIMEOUT_MS = 300;
 
+async function drain(keys: AsyncIterable<string>): Promise<void> {
+  for await (const _ of keys);
+}
+
 it('fails every operation with ERR_UNAVAILABLE within its timeout when Redis never answers', async () => {
   const adapter = createRedisAdapter({ url: `redis://127.0.0.1:${port}`, timeout: TIMEOUT_MS });
   try {
@@ -34,6 +38,7 @@ it('fails every operation with ERR_UNAVAILABLE within its timeout when Redis nev
         () => adapter.touch('s.a', Date.now() + 60_000),
         () => adapter.stat('s.a'),
         () => adapter.delete('s.a'),
+        () => drain(adapter.list('s.')),
       ].map((operation) =>
         operation().then(
           () => ({ failed: false, ms: performance.now() - started, error: undefined }),
@@ -102,6 +107,7 @@ it('fails operations within the timeout while a connected Redis hangs, and serve
         () => store.get('visitor'),
         () => store.set('visitor', { views: 2 }),
         () => store.destroy('visitor'),
+        () => store.count(),
       ]) {
         const started = performance.now();
         const error = await operation().then(
@@ -130,7 +136,7 @@ it('fails operations within the timeout while a connected Redis hangs, and serve
       .toBe(true);
     expect(await store.get('visitor')).toMatchObject({ views: 3 });
     console.log(
-      `redis hang timeline (timeout ${TIMEOUT_MS} ms): get, set, destroy failed after ${failures.join(', ')} ms; served again ${Math.round(performance.now() - resumed)} ms after the server resumed`,
+      `redis hang timeline (timeout ${TIMEOUT_MS} ms): get, set, destroy, count failed after ${failures.join(', ')} ms; served again ${Math.round(performance.now() - resumed)} ms after the server resumed`,
     );
   } finally {
     await store.close();
