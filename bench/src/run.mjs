@@ -4,6 +4,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cliSection, FLOOR_VARIANTS } from './cli.mjs';
 import { contenderNames, httpLevel } from './http-level.mjs';
 import { memory } from './memory.mjs';
 import { rekeySection } from './rekey.mjs';
@@ -34,6 +35,30 @@ const httpRounds = Number(
   process.argv.find((arg) => arg.startsWith('--http-rounds='))?.slice('--http-rounds='.length) ??
     Number.NaN,
 );
+// `--cli-sessions=N`: the CLI section's number of sessions (default 1,000,000, 100,000 with
+// `--quick`); `--cli-floors=sync,concurrent-16`: only these bare loops for its floor;
+// `--cli-rounds=3`: the floor and `prune` that many times each (medians), for a noisy disk.
+const cliSessions = Number(
+  process.argv.find((arg) => arg.startsWith('--cli-sessions='))?.slice('--cli-sessions='.length) ??
+    Number.NaN,
+);
+const cliRounds = Number(
+  process.argv.find((arg) => arg.startsWith('--cli-rounds='))?.slice('--cli-rounds='.length) ??
+    Number.NaN,
+);
+const cliFloors = process.argv
+  .find((arg) => arg.startsWith('--cli-floors='))
+  ?.slice('--cli-floors='.length)
+  .split(',');
+const unknownFloor = cliFloors?.find(
+  (name) => !/^(sync|await-sync|concurrent-[1-9]\d*)$/.test(name),
+);
+if (unknownFloor) {
+  console.error(
+    `unknown --cli-floors loop: ${unknownFloor} (sync, await-sync or concurrent-<n>; default ${FLOOR_VARIANTS.join(',')})`,
+  );
+  process.exit(2);
+}
 const log = (message) =>
   console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
 const started = Date.now();
@@ -102,6 +127,17 @@ try {
   if (wanted('memory')) {
     const heap = await memory({ root, count: quick ? 10_000 : 100_000, log });
     sections.push(heap.markdown);
+  }
+
+  if (wanted('cli')) {
+    const commands = await cliSection({
+      root,
+      count: cliSessions > 0 ? cliSessions : quick ? 100_000 : 1_000_000,
+      ...(cliFloors ? { floors: cliFloors } : {}),
+      ...(cliRounds > 0 ? { rounds: cliRounds } : {}),
+      log,
+    });
+    sections.push(commands.markdown);
   }
 } finally {
   await rm(root, { recursive: true, force: true });
