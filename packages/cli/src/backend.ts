@@ -1,6 +1,5 @@
 import { stat } from 'node:fs/promises';
 import { createNodeAdapter } from '@sessionfs/adapter-node';
-import { createRedisAdapter } from '@sessionfs/adapter-redis';
 import {
   createSessionStore,
   type EncryptionKey,
@@ -57,6 +56,8 @@ async function adapterOf(options: BackendOptions, mustExist: boolean): Promise<F
     if (!/^rediss?:\/\//.test(options.redis)) {
       throw usageError(`"${options.redis}" is not a Redis URL`, 'write it as redis://host:6379');
     }
+    // Loaded only for Redis: the client weighs about 30 MB, which a directory never needs.
+    const { createRedisAdapter } = await import('@sessionfs/adapter-redis');
     return createRedisAdapter({
       url: options.redis,
       ...(options.prefix === undefined ? {} : { prefix: options.prefix }),

@@ -1,4 +1,4 @@
-import { SingleBar } from 'cli-progress';
+import { Presets, SingleBar } from 'cli-progress';
 import type { Io } from './io.js';
 import { count, span } from './units.js';
 
@@ -46,6 +46,7 @@ export function startProgress(
   };
   const known = total === undefined ? '{done}' : '{done}/{of}';
   const bar = new SingleBar({
+    ...Presets.shades_classic,
     stream: io.stderr,
     format: terminal
       ? `${label} [{bar}] ${total === undefined ? '' : '{percentage}% | '}${known} ${unit} | {rate}/s | ETA {left}`

@@ -7,7 +7,7 @@ import { createNodeAdapter } from '@sessionfs/adapter-node';
 import { createSessionStore, type SessionStore, type SessionStoreOptions } from '@sessionfs/core';
 import { afterEach } from 'vitest';
 
-/** The built binary, as `npx @sessionfs/cli` runs it. */
+/** The built binary, run through its `#!` line as `npx @sessionfs/cli` runs it. */
 export const BIN = fileURLToPath(new URL('../dist/bin.mjs', import.meta.url));
 export const HOUR = 3_600_000;
 
@@ -25,7 +25,7 @@ export interface CliOptions {
 
 /** Starts `sessionfs args` as a child process, stdin a pipe (closed unless `input`). */
 export function spawnCli(args: string[], options: CliOptions = {}): ChildProcess {
-  return spawn(process.execPath, [BIN, ...args], {
+  return spawn(BIN, args, {
     env: { ...process.env, ...options.env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
@@ -64,7 +64,7 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRun
  * terminal would: what it printed there, escape codes and carriage returns included.
  */
 export function runInTerminal(args: string[], options: CliOptions = {}): Promise<CliRun> {
-  const command = [process.execPath, BIN, ...args].map(shellQuote).join(' ');
+  const command = [BIN, ...args].map(shellQuote).join(' ');
   const child = spawn('script', ['-qfec', command, '/dev/null'], {
     env: { ...process.env, COLUMNS: '120', LINES: '40', TERM: 'xterm', ...options.env },
     stdio: ['pipe', 'pipe', 'pipe'],
