@@ -175,6 +175,18 @@ Progress goes to stderr: a bar on a terminal, a line every few seconds otherwise
         'itrocks',
       ]),
     )
+    .option(
+      '--ttl <duration>',
+      'with --from session-file-store: its `ttl`, for sessions without cookie maxAge (default 1h)',
+    )
+    .option(
+      '--file-extension <ext>',
+      'with --from session-file-store: its `fileExtension` (default .json)',
+    )
+    .option(
+      '--lifetime <duration>',
+      'with --from itrocks: lifetime of sessions whose cookie has no expiry, from their last change (default 1d)',
+    )
     .addHelpText(
       'after',
       examples([

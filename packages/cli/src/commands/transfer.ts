@@ -3,9 +3,9 @@ import { opendir, stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { type SessionData, SessionStoreError } from '@sessionfs/core';
 import { CliError, usageError } from '../errors.js';
-import { type ForeignFormat, readForeignSessions } from '../importers/index.js';
+import { type ForeignEntry, type ForeignFormat, readForeignSessions } from '../importers/index.js';
 import { writeOut } from '../io.js';
-import { count, isoTime } from '../units.js';
+import { count, isoTime, parseDuration } from '../units.js';
 import { type CommandContext, type CommonOptions, progressOf, withStore } from './context.js';
 
 /** `export`: the live sessions as NDJSON on stdout, `{ id, expiresAt, session }` a line. */
@@ -48,6 +48,12 @@ export async function exportSessions(context: CommandContext<CommonOptions>): Pr
 
 export interface ImportOptions extends CommonOptions {
   from?: string;
+  /** session-file-store's `ttl`. */
+  ttl?: string;
+  /** session-file-store's `fileExtension`. */
+  fileExtension?: string;
+  /** itrocks: the lifetime of a session whose cookie has no expiry. */
+  lifetime?: string;
 }
 
 const FORMATS: readonly ForeignFormat[] = ['session-file-store', 'itrocks'];
@@ -164,7 +170,21 @@ async function entriesOf(
         `sessionfs import --from ${format} <dir> --dir <our dir>`,
       );
     }
-    return { entries: foreignEntries(format, source), total: await entryCount(source) };
+    const foreign = {
+      ttlSeconds: options.ttl === undefined ? undefined : parseDuration(options.ttl) / 1000,
+      fileExtension: options.fileExtension,
+      lifetimeWithoutExpiryMs:
+        options.lifetime === undefined ? undefined : parseDuration(options.lifetime),
+    };
+    // Checks the options now, before anything is counted or written.
+    const entries = readForeignSessions(format, source, foreign);
+    return { entries: foreignEntries(entries), total: await entryCount(source) };
+  }
+  if (options.ttl ?? options.fileExtension ?? options.lifetime) {
+    throw usageError(
+      '--ttl, --file-extension and --lifetime go with --from',
+      'sessionfs import --help',
+    );
   }
   if (source === undefined || source === '-') {
     if ((io.stdin as { isTTY?: boolean }).isTTY) {
@@ -179,8 +199,8 @@ async function entriesOf(
   return { entries: ndjsonEntries(createReadStream(source)), total: lines };
 }
 
-async function* foreignEntries(format: ForeignFormat, dir: string): AsyncIterable<Entry> {
-  for await (const entry of readForeignSessions(format, dir)) {
+async function* foreignEntries(entries: AsyncIterable<ForeignEntry>): AsyncIterable<Entry> {
+  for await (const entry of entries) {
     if (entry.kind === 'unreadable') {
       yield { kind: 'unreadable', where: entry.file, reason: entry.reason };
     } else {
