@@ -3,6 +3,7 @@ import manifest from '../package.json' with { type: 'json' };
 import { KEYS_VARIABLE } from './backend.js';
 import type { CommandContext, CommonOptions } from './commands/context.js';
 import { list, show, stats } from './commands/inspect.js';
+import { keygen, rekey } from './commands/keys.js';
 import { clear, prune, remove } from './commands/remove.js';
 import { exportSessions, importSessions } from './commands/transfer.js';
 import { describeError, ExitCodes } from './errors.js';
@@ -160,6 +161,25 @@ Progress goes to stderr: a bar on a terminal, a line every few seconds otherwise
       ]),
     )
     .action(run(exportSessions));
+
+  withBackend(program.command('rekey'))
+    .description(
+      'seal every session with the current key (the first --encryption-key), never over a save the app makes meanwhile; then the older keys can go',
+    )
+    .addHelpText(
+      'after',
+      examples([
+        'sessionfs rekey --dir ./sessions --encryption-key "$NEW_KEY" --encryption-key "$OLD_KEY"',
+        'SESSIONFS_ENCRYPTION_KEYS="$NEW_KEY,$OLD_KEY" sessionfs rekey --dir ./sessions',
+      ]),
+    )
+    .action(run(rekey));
+
+  program
+    .command('keygen')
+    .description('print a new random encryption key (32 bytes, base64) for `encryption.keys`')
+    .addHelpText('after', examples(['sessionfs keygen']))
+    .action(run(keygen));
 
   withBackend(program.command('import'))
     .argument(

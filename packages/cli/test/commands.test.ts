@@ -1,11 +1,22 @@
 // The `sessionfs` binary over a real session directory, as an operator runs it: what each
 // command prints, what it exits with, and that the reading ones change nothing.
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sessionKey } from '@sessionfs/core';
 import { describe, expect, it } from 'vitest';
-import { appStore, cookieSession, HOUR, lines, runCli, sessionDir, snapshot } from './support.js';
+import {
+  appStore,
+  cookieSession,
+  finished,
+  HOUR,
+  lines,
+  runCli,
+  sessionDir,
+  snapshot,
+  spawnCli,
+} from './support.js';
 
 const LONG_ID = `long-${'y'.repeat(200)}`;
 
@@ -286,8 +297,19 @@ describe('the command line itself', () => {
     ]);
   });
 
-  it('has --help with examples for every command, and ends quietly when its reader goes', async () => {
-    for (const command of ['stats', 'ls', 'show', 'rm', 'prune', 'clear', 'export', 'import']) {
+  it('has --help with examples for every command', async () => {
+    for (const command of [
+      'stats',
+      'ls',
+      'show',
+      'rm',
+      'prune',
+      'clear',
+      'export',
+      'import',
+      'rekey',
+      'keygen',
+    ]) {
       const help = await runCli([command, '--help']);
       expect(help.code, command).toBe(0);
       expect(help.stdout, command).toMatch(new RegExp(`^Usage: sessionfs ${command} `));
@@ -297,5 +319,48 @@ describe('the command line itself', () => {
     expect(top.stdout).toContain(
       'Exit codes: 0 done, 1 failed, 2 wrong command line, 130 stopped by Ctrl+C.',
     );
+  });
+});
+
+describe('keys', () => {
+  it('keygen prints a fresh 32-byte key; rekey seals every session with the first key given', async () => {
+    const [first, second] = await Promise.all([runCli(['keygen']), runCli(['keygen'])]);
+    const oldKey = first.stdout.trim();
+    const newKey = second.stdout.trim();
+    expect(Buffer.from(oldKey, 'base64')).toHaveLength(32);
+    expect(newKey).not.toBe(oldKey);
+
+    const dir = await sessionDir();
+    const before = appStore(dir, { encryption: { keys: [oldKey] } });
+    for (let i = 0; i < 5; i += 1) {
+      await before.set(`k-${i}`, { n: i }, { expiresAt: Date.now() + HOUR });
+    }
+    const refused = await runCli(['rekey', '--dir', dir]);
+    expect(refused.code).toBe(2);
+    const run = await runCli(['rekey', '--dir', dir], {
+      env: { SESSIONFS_ENCRYPTION_KEYS: `${newKey},${oldKey}` },
+    });
+    expect(run.code).toBe(0);
+    expect(lines(run.stdout)[0]).toBe('re-sealed 5 sessions with the current key; 0 already were');
+    // The old key can go: a store with the new key alone reads every session.
+    const after = appStore(dir, { encryption: { keys: [newKey] } });
+    for (let i = 0; i < 5; i += 1) expect(await after.get(`k-${i}`)).toEqual({ n: i });
+  });
+});
+
+describe('a reader that goes away', () => {
+  it('ends ls quietly, exit 0, when stdout closes early (sessionfs ls | head)', async () => {
+    const dir = await sessionDir();
+    const store = appStore(dir);
+    for (let i = 0; i < 2_000; i += 1) {
+      await store.set(`r-${i}`, { n: i }, { expiresAt: Date.now() + HOUR });
+    }
+    const child = spawnCli(['ls', '--dir', dir]);
+    child.stdin?.end();
+    const done = finished(child);
+    await once(child.stdout as NodeJS.ReadableStream, 'data');
+    child.stdout?.destroy();
+    const run = await done;
+    expect(run).toMatchObject({ code: 0, stderr: '' });
   });
 });

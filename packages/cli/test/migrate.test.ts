@@ -3,6 +3,7 @@
 // logged in, with the same cookie, once the app runs on sessionfs after
 // `sessionfs import --from ...`; the old files are left as they were.
 import { once } from 'node:events';
+import { mkdir, readdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fastifyCookie from '@fastify/cookie';
@@ -61,6 +62,11 @@ it('keeps session-file-store users logged in on @sessionfs/express-session-file'
     const response = await fetch(`${before}/login/${name}`, { method: 'POST' });
     cookies[name] = (response.headers.get('set-cookie') ?? '').split(';')[0] as string;
   }
+  // session-file-store may answer before its write (a temp file, then a rename) is done.
+  await expect
+    .poll(async () => (await readdir(oldDir)).filter((name) => name.endsWith('.json')).length)
+    .toBe(3);
+  await expect.poll(async () => (await readdir(oldDir)).length).toBe(3);
   const oldFiles = await snapshot(oldDir);
 
   const dir = await sessionDir();
@@ -97,7 +103,6 @@ async function fastifyApp(register: (app: FastifyInstance) => Promise<void>) {
 
 it('keeps @itrocks/fastify-file-session-store users logged in on @sessionfs/fastify-session-file', async () => {
   const oldDir = `${await sessionDir()}-itrocks`;
-  const { mkdir } = await import('node:fs/promises');
   await mkdir(oldDir);
   const before = await fastifyApp(async (app) => {
     await app.register(fastifyCookie);
