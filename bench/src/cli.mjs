@@ -39,6 +39,7 @@ const last = (stdout) => JSON.parse(stdout.trim().split('\n').pop());
 const floorLabels = {
   sync: 'opendirSync + unlinkSync, one after the other',
   'await-sync': 'fs.promises.opendir + unlinkSync',
+  'take-sync': 'the safe-removal loop: lstat, rename aside, lstat, unlink',
 };
 const floorLabel = (variant) =>
   floorLabels[variant] ??
