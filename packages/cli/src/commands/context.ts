@@ -31,10 +31,11 @@ export function cliLogger(io: Io): StoreLogger {
 export async function withStore<O extends CommonOptions, R>(
   context: CommandContext<O>,
   body: (store: SessionStore) => Promise<R>,
-  mustExist = true,
+  { mustExist = true, bulk = false }: { mustExist?: boolean; bulk?: boolean } = {},
 ): Promise<R> {
   const store = await openStore(context.options, {
     mustExist,
+    bulk,
     logger: cliLogger(context.io),
     env: context.io.env,
   });

@@ -23,25 +23,21 @@ export async function rekey(context: CommandContext<CommonOptions>): Promise<voi
       `give --encryption-key <new> --encryption-key <old> (the new one first), or ${KEYS_VARIABLE}`,
     );
   }
-  const result = await withStore(context, async (store) => {
-    const progress = progressOf(context, 'rekey', 'sessions', await store.count());
-    try {
-      return await store.rekey({
-        signal: io.signal,
-        onProgress: ({ scanned }) => progress.update(scanned),
-      });
-    } catch (error) {
-      if (error instanceof Error && /needs the `encryption` option/.test(error.message)) {
-        throw usageError(
-          'rekey needs the keys',
-          'give --encryption-key <new> --encryption-key <old>, the new one first',
-        );
+  const result = await withStore(
+    context,
+    async (store) => {
+      const progress = progressOf(context, 'rekey', 'sessions', await store.count());
+      try {
+        return await store.rekey({
+          signal: io.signal,
+          onProgress: ({ scanned }) => progress.update(scanned),
+        });
+      } finally {
+        progress.stop();
       }
-      throw error;
-    } finally {
-      progress.stop();
-    }
-  });
+    },
+    { bulk: true },
+  );
   const lines = [
     `re-sealed ${count(result.rekeyed)} sessions with the current key; ${count(result.current)} already were`,
     `left ${count(result.skipped)} (expired, unreadable with these keys, or saved meanwhile), ${count(result.failed)} failed`,

@@ -33,18 +33,22 @@ export async function remove(context: CommandContext<CommonOptions>, ids: string
 export async function prune(context: CommandContext<CommonOptions>): Promise<void> {
   const { io } = context;
   const started = Date.now();
-  const result = await withStore(context, async (store) => {
-    const total = await store.count();
-    const progress = progressOf(context, 'prune', 'sessions', total);
-    try {
-      return await store.reap({
-        signal: io.signal,
-        onProgress: ({ scanned }) => progress.update(scanned),
-      });
-    } finally {
-      progress.stop();
-    }
-  });
+  const result = await withStore(
+    context,
+    async (store) => {
+      const total = await store.count();
+      const progress = progressOf(context, 'prune', 'sessions', total);
+      try {
+        return await store.reap({
+          signal: io.signal,
+          onProgress: ({ scanned }) => progress.update(scanned),
+        });
+      } finally {
+        progress.stop();
+      }
+    },
+    { bulk: true },
+  );
   const seconds = (Date.now() - started) / 1000;
   const lines = [
     `pruned ${count(result.removed)} expired session${result.removed === 1 ? '' : 's'} of ${count(result.scanned)} looked at, in ${seconds.toFixed(1)} s`,
@@ -66,7 +70,7 @@ export async function clear(context: CommandContext<ClearOptions>): Promise<void
       'add --yes to do it',
     );
   }
-  const removed = await withStore(context, (store) => store.clear());
+  const removed = await withStore(context, (store) => store.clear(), { bulk: true });
   await writeOut(
     context.io.stdout,
     `removed ${count(removed)} session${removed === 1 ? '' : 's'}\n`,

@@ -114,7 +114,7 @@ export async function importSessions(
         progress.stop();
       }
     },
-    false,
+    { mustExist: false },
   );
   const lines = [
     `imported ${count(counts.imported)} sessions`,
