@@ -174,7 +174,14 @@ async function cli(command, dir, count, { extra = [], keepStdout = true } = {}) 
   };
 }
 
-export async function cliSection({ root, count, floors = FLOOR_VARIANTS, rounds = 1, log }) {
+export async function cliSection({
+  root,
+  count,
+  floors = FLOOR_VARIANTS,
+  rounds = 1,
+  readOnly = true,
+  log,
+}) {
   if (!existsSync(cliBin)) {
     log(`cli: ${cliBin} is missing: section skipped`);
     return {
@@ -284,7 +291,7 @@ export async function cliSection({ root, count, floors = FLOOR_VARIANTS, rounds 
     }
 
     // The read-only commands over live sessions, on one directory.
-    {
+    if (readOnly) {
       const dir = await fresh('live', 'live');
       for (const [command, options, secondsTarget] of [
         ['stats', {}, STATS_TARGET_S],

@@ -37,7 +37,8 @@ const httpRounds = Number(
 );
 // `--cli-sessions=N`: the CLI section's number of sessions (default 1,000,000, 100,000 with
 // `--quick`); `--cli-floors=sync,concurrent-16`: only these bare loops for its floor;
-// `--cli-rounds=3`: the floor and `prune` that many times each (medians), for a noisy disk.
+// `--cli-rounds=3`: the floor and `prune` that many times each (medians), for a noisy disk;
+// `--cli-prune-only`: the floor and `prune` without the read-only commands.
 const cliSessions = Number(
   process.argv.find((arg) => arg.startsWith('--cli-sessions='))?.slice('--cli-sessions='.length) ??
     Number.NaN,
@@ -135,6 +136,7 @@ try {
       count: cliSessions > 0 ? cliSessions : quick ? 100_000 : 1_000_000,
       ...(cliFloors ? { floors: cliFloors } : {}),
       ...(cliRounds > 0 ? { rounds: cliRounds } : {}),
+      readOnly: !process.argv.includes('--cli-prune-only'),
       log,
     });
     sections.push(commands.markdown);
