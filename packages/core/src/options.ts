@@ -47,6 +47,14 @@ export interface SessionStoreOptions {
    */
   cache?: false | CacheOptions;
   /**
+   * How far, in ms, the stored expiry of an unchanged session may trail its cookie's. A
+   * save whose data did not change moves the stored expiry only once the new expiry is
+   * more than this past the stored one; otherwise it does no I/O at all. Default 1% of the
+   * session's lifetime (its cookie's `originalMaxAge`, else `ttl`), at most one minute;
+   * `0` moves it on every save.
+   */
+  touchAfter?: number;
+  /**
    * How often, in ms, the background reaper removes expired sessions. Default
    * 10 minutes; `false` turns it off (call `reap()` yourself).
    */
@@ -102,6 +110,17 @@ export interface StoreSettings {
   readonly maxSessions: number | undefined;
   readonly quarantine: { readonly maxAge: number; readonly maxRecords: number };
   readonly reapInterval: number | false;
+  /** `touchAfter`, or `undefined` for the default rule (see {@link touchAfterFor}). */
+  readonly touchAfter: number | undefined;
+}
+
+/** The default `touchAfter`: this share of a session's lifetime, up to the cap. */
+const TOUCH_AFTER_SHARE = 0.01;
+const TOUCH_AFTER_CAP_MS = 60_000;
+
+/** How far the stored expiry of an unchanged session living `lifetime` ms may trail. */
+export function touchAfterFor(touchAfter: number | undefined, lifetime: number): number {
+  return touchAfter ?? Math.min(lifetime * TOUCH_AFTER_SHARE, TOUCH_AFTER_CAP_MS);
 }
 
 /** Checks `options` and fills in the defaults. Throws `ERR_INVALID_OPTION`. */
@@ -126,6 +145,8 @@ export function resolveOptions(options: SessionStoreOptions): StoreSettings {
     logger: options.logger ?? stderrLogger,
     now: options.now ?? Date.now,
     cache: cache && { mode: cache.mode ?? 'shared' },
+    touchAfter:
+      options.touchAfter === undefined ? undefined : atLeastZero('touchAfter', options.touchAfter),
     maxEntries: Math.floor(positive('cache.maxEntries', cache?.maxEntries, 10_000)),
     maxBytes: positive('cache.maxBytes', cache?.maxBytes, 16 * 1024 * 1024),
     maxSessions:
@@ -146,6 +167,13 @@ function positive(name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) {
     invalid(`option \`${name}\` must be a positive number, got ${String(value)}`);
+  }
+  return value;
+}
+
+function atLeastZero(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !(value >= 0) || !Number.isFinite(value)) {
+    invalid(`option \`${name}\` must be a number of ms, 0 or more, got ${String(value)}`);
   }
   return value;
 }

@@ -43,10 +43,11 @@ export interface SaveContext {
 export function chooseSaveStrategy(
   context: SaveContext,
   cache: { readonly mode: 'shared' | 'exclusive' } | undefined,
+  lazyExpiry: boolean,
 ): SaveStrategy {
   if (cache?.mode === 'exclusive') return new TrustExclusiveCache(context);
   if (context.adapter.capabilities.cheapWrites) {
-    return new WriteEverySave(context, cache !== undefined);
+    return new WriteEverySave(context, cache !== undefined, lazyExpiry);
   }
   return new CheckThenMoveExpiry(context);
 }
@@ -95,8 +96,9 @@ export class CheckThenMoveExpiry implements SaveStrategy {
 
 /**
  * Adapters whose writes cost no more than a check (`capabilities.cheapWrites`, Redis):
- * every save writes, in one call, so saves carry no digest. Versions are kept only to
- * confirm cached copies.
+ * every save that is not skipped writes, in one call. Saves carry a digest only where an
+ * unchanged one can be skipped (`touchAfter`), which spares it the round trip. Versions are
+ * kept only to confirm cached copies.
  */
 export class WriteEverySave implements SaveStrategy {
   readonly name = 'write every save';
@@ -104,10 +106,11 @@ export class WriteEverySave implements SaveStrategy {
   constructor(
     private readonly context: SaveContext,
     private readonly caching: boolean,
+    private readonly lazyExpiry: boolean,
   ) {}
 
-  digest(): undefined {
-    return undefined;
+  digest(payload: Uint8Array | string): string | undefined {
+    return this.lazyExpiry ? digestOf(payload) : undefined;
   }
 
   keptVersion(version: string | undefined): string | undefined {

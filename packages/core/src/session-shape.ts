@@ -13,6 +13,8 @@ export interface PreparedSession {
   readonly expiresAt: number;
   /** Whether `cookie.expires` was taken out and must be put back on read. */
   readonly cookieExpires: boolean;
+  /** How long the session lives from a save: its cookie's `originalMaxAge`, else `ttl`. */
+  readonly lifetime: number;
 }
 
 function isObject(value: unknown): value is Fields {
@@ -81,6 +83,9 @@ export function prepareSession(
   expiresAt?: number,
 ): PreparedSession {
   const cookie = plainCookie(session);
+  const maxAge = cookie?.originalMaxAge;
+  const lifetime =
+    typeof maxAge === 'number' && Number.isFinite(maxAge) && maxAge > 0 ? maxAge : ttl;
   if (cookie && isObject(session)) {
     const expires = cookie.expires;
     if (expires !== null && expires !== undefined) {
@@ -94,21 +99,16 @@ export function prepareSession(
           body,
           expiresAt: representable(expiresAt ?? cookieExpiresAt),
           cookieExpires: true,
+          lifetime,
         };
       }
-    }
-    if (expiresAt !== undefined) {
-      return { body: session, expiresAt: representable(expiresAt), cookieExpires: false };
-    }
-    const maxAge = cookie.originalMaxAge;
-    if (typeof maxAge === 'number' && Number.isFinite(maxAge) && maxAge > 0) {
-      return { body: session, expiresAt: representable(now + maxAge), cookieExpires: false };
     }
   }
   return {
     body: session,
-    expiresAt: representable(expiresAt ?? now + ttl),
+    expiresAt: representable(expiresAt ?? now + lifetime),
     cookieExpires: false,
+    lifetime,
   };
 }
 

@@ -16,6 +16,14 @@ export interface Known {
   version: string | undefined;
   /** The encoded session, when the cache is on. */
   readonly payload: Uint8Array | undefined;
+  /**
+   * Whether the session was read (or its cached copy confirmed) since this store last
+   * wrote it. A caller saving it unchanged then saves what it read, and another process's
+   * write since is newer than that read: skipping the save (`touchAfter`) loses nothing.
+   * After this store's own write, a save of the same data again may have to undo another
+   * process's write: it is checked.
+   */
+  seen: boolean;
 }
 
 /** Per-entry cost of a fingerprint (id, key, digest, version), for the byte bound. */
@@ -71,6 +79,7 @@ export class SessionTable {
       previous.cookieExpires = next.cookieExpires;
       previous.expiresAt = next.expiresAt;
       previous.version = next.version;
+      previous.seen = next.seen;
       return;
     }
     this.entries.set(id, next, KNOWN_ENTRY_BYTES + (next.payload?.byteLength ?? 0));

@@ -9,7 +9,7 @@ import {
 } from './inspection.js';
 import type { StoreLogger } from './logger.js';
 import { mapConcurrently } from './map-concurrently.js';
-import { resolveOptions, type SessionStoreOptions } from './options.js';
+import { resolveOptions, type SessionStoreOptions, touchAfterFor } from './options.js';
 import { setAside } from './quarantine.js';
 import { SessionQuota } from './quota.js';
 import { LEFTOVER_AGE_MS, Reaper, type ReapOptions, type ReapResult } from './reaper.js';
@@ -20,8 +20,9 @@ import { chooseSaveStrategy, type SaveStrategy } from './save-strategies.js';
 import { SessionEncoding } from './session-encoding.js';
 import { CORRUPT_PREFIX, isDigestKey, sessionKey } from './session-id.js';
 import { SessionRecords } from './session-records.js';
+import type { PreparedSession } from './session-shape.js';
 import type { SessionData, SessionStore, SetOptions } from './session-store.js';
-import { SessionTable } from './session-table.js';
+import { type Known, SessionTable } from './session-table.js';
 import { StoredExpiry } from './stored-expiry.js';
 
 export type { InspectedRecord, InspectOptions, RecordState } from './inspection.js';
@@ -53,6 +54,7 @@ class SessionStoreEngine<S> implements SessionStore<S> {
   private readonly strategy: SaveStrategy;
   private readonly quota: SessionQuota | undefined;
   private readonly reaper: Reaper;
+  private readonly touchAfter: number | undefined;
   private closing: Promise<void> | undefined;
 
   constructor(options: SessionStoreOptions) {
@@ -77,9 +79,11 @@ class SessionStoreEngine<S> implements SessionStore<S> {
     );
     this.records = new SessionRecords(adapter, settings.maxRecordBytes);
     this.expiry = new StoredExpiry(adapter, this.records, now, settings.logger);
+    this.touchAfter = settings.touchAfter;
     this.strategy = chooseSaveStrategy(
       { adapter, table: this.table, expiry: this.expiry },
       settings.cache,
+      settings.touchAfter !== 0,
     );
     if (settings.maxSessions !== undefined) {
       this.quota = new SessionQuota(
@@ -115,6 +119,7 @@ class SessionStoreEngine<S> implements SessionStore<S> {
         this.table.forget(id);
       } else if (expiresAt !== undefined) {
         if (expiresAt <= now) return this.dropExpired(id, key, now, known.version);
+        known.seen = true;
         return this.encoding.decode(known.payload, expiresAt, known.cookieExpires) as S;
       }
     }
@@ -182,6 +187,7 @@ class SessionStoreEngine<S> implements SessionStore<S> {
       known.expiresAt === expiresAt &&
       known.cookieExpires === record.cookieExpires
     ) {
+      known.seen = true;
       return session as S;
     }
     this.table.remember(id, known, {
@@ -200,6 +206,7 @@ class SessionStoreEngine<S> implements SessionStore<S> {
       expiresAt,
       version: this.strategy.keptVersion(value.version),
       payload: this.table.payloadOf(opened.plaintext),
+      seen: true,
     });
     return session as S;
   }
@@ -225,7 +232,8 @@ class SessionStoreEngine<S> implements SessionStore<S> {
       digest !== undefined &&
       known.digest === digest &&
       known.cookieExpires === prepared.cookieExpires &&
-      (await this.strategy.saveUnchanged(id, key, known, prepared.expiresAt))
+      (this.expiryMayTrail(known, prepared) ||
+        (await this.strategy.saveUnchanged(id, key, known, prepared.expiresAt)))
     ) {
       return;
     }
@@ -268,6 +276,7 @@ class SessionStoreEngine<S> implements SessionStore<S> {
       payload: this.table.payloadOf(
         this.encoding.seals ? payload : record.subarray(record.byteLength - length),
       ),
+      seen: false,
     });
   }
 
@@ -284,7 +293,9 @@ class SessionStoreEngine<S> implements SessionStore<S> {
     this.assertOpen();
     const known = this.table.get(id);
     const key = known?.key ?? sessionKey(id);
-    const { expiresAt } = this.encoding.prepare(session);
+    const prepared = this.encoding.prepare(session);
+    if (known && this.expiryMayTrail(known, prepared)) return;
+    const { expiresAt } = prepared;
     if (!this.expiry.keeps(expiresAt)) return this.rewriteExpiry(id, key, expiresAt);
     // Expired when last seen here: it is gone, and moving its expiry would bring it back.
     if (known && known.expiresAt <= this.now()) return;
@@ -429,6 +440,23 @@ class SessionStoreEngine<S> implements SessionStore<S> {
       await this.adapter.close?.();
     })();
     return this.closing;
+  }
+
+  /**
+   * Whether an unchanged save (or a `touch`) may leave the stored expiry as it is: the
+   * session was read since this store wrote it (see `Known.seen`), the new expiry is at
+   * most `touchAfter` past the stored one, and that one is still ahead (a record at its
+   * expiry may be reaped any moment). Such a save does no I/O at all; the stored expiry
+   * then trails the cookie's by at most `touchAfter`. An earlier new expiry is stored.
+   */
+  private expiryMayTrail(known: Known, prepared: PreparedSession): boolean {
+    if (this.touchAfter === 0 || !known.seen) return false;
+    const lag = prepared.expiresAt - known.expiresAt;
+    return (
+      lag >= 0 &&
+      lag <= touchAfterFor(this.touchAfter, prepared.lifetime) &&
+      known.expiresAt > this.now()
+    );
   }
 
   /** `touch` of a record whose expiry the adapter cannot move: see `StoredExpiry.rewrite`. */

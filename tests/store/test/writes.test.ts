@@ -131,10 +131,10 @@ describe.each(adapters)('unchanged writes over the %s adapter', (_, createAdapte
     expect(spy.calls.write).toBe(2);
   });
 
-  it('turns a rolling save that only moves cookie.expires into a touch, not a rewrite', async () => {
+  it('turns a rolling save that only moves cookie.expires into a touch, not a rewrite (touchAfter 0)', async () => {
     const clock = virtualClock();
     const spy = instrument(await createAdapter());
-    const store = openStore({ adapter: spy.adapter, now: clock.now });
+    const store = openStore({ adapter: spy.adapter, now: clock.now, touchAfter: 0 });
     await store.set('id', fastifySession(clock.now(), { views: 1 }));
     await rollingRequests(store, clock, 5);
     expect(spy.calls.write).toBe(1);
@@ -167,14 +167,43 @@ describe.each(adapters)('unchanged writes over the %s adapter', (_, createAdapte
     expect(stored.cookie.expires).toBe(new Date(clock.now() + HOUR_MINUS_ONE + 1).toISOString());
   });
 
-  it('does rewrite when another store changed the record meanwhile', async () => {
+  it('does rewrite when another store changed the record meanwhile (touchAfter 0)', async () => {
     const adapter = await createAdapter();
     const spy = instrument(adapter);
-    const mine = openStore({ adapter: spy.adapter });
+    const mine = openStore({ adapter: spy.adapter, touchAfter: 0 });
     const theirs = openStore({ adapter });
     await mine.set('id', { owner: 'mine' });
     expect(await mine.get('id')).toEqual({ owner: 'mine' });
     await theirs.set('id', { owner: 'theirs' });
+    await mine.set('id', { owner: 'mine' });
+    expect(await theirs.get('id')).toEqual({ owner: 'mine' });
+  });
+
+  it('keeps another store’s newer write over a save of what it read, unchanged', async () => {
+    const adapter = await createAdapter();
+    const mine = openStore({ adapter });
+    const theirs = openStore({ adapter });
+    await mine.set('id', { owner: 'mine' });
+    // A request reads the session, another process changes it, the request saves what it
+    // read: the save brings nothing, and the newer write stays.
+    expect(await mine.get('id')).toEqual({ owner: 'mine' });
+    await theirs.set('id', { owner: 'theirs' });
+    await mine.set('id', { owner: 'mine' });
+    expect(await theirs.get('id')).toEqual({ owner: 'theirs' });
+    // Nor does it bring back a session another process ended meanwhile.
+    expect(await mine.get('id')).toEqual({ owner: 'theirs' });
+    await theirs.destroy('id');
+    await mine.set('id', { owner: 'theirs' });
+    expect(await theirs.get('id')).toBeNull();
+  });
+
+  it('writes again what it wrote last when another store wrote since, with no read between', async () => {
+    const adapter = await createAdapter();
+    const mine = openStore({ adapter });
+    const theirs = openStore({ adapter });
+    await mine.set('id', { owner: 'mine' });
+    await theirs.set('id', { owner: 'theirs' });
+    // Not a save of what it read: a write, checked as before.
     await mine.set('id', { owner: 'mine' });
     expect(await theirs.get('id')).toEqual({ owner: 'mine' });
   });
@@ -213,10 +242,10 @@ describe.each(adapters)('unchanged writes over the %s adapter', (_, createAdapte
 });
 
 describe('unchanged writes over an adapter whose writes are cheap (cheapWrites)', () => {
-  it('saves an unchanged session with one write, never a stat or a touch first', async () => {
+  it('saves an unchanged session with one write, never a stat or a touch first (touchAfter 0)', async () => {
     const clock = virtualClock();
     const spy = instrument(withCheapWrites(createMemoryAdapter()));
-    const store = openStore({ adapter: spy.adapter, now: clock.now });
+    const store = openStore({ adapter: spy.adapter, now: clock.now, touchAfter: 0 });
     await store.set('id', fastifySession(clock.now(), { views: 1 }));
     await rollingRequests(store, clock, 5);
     // Expiry unchanged too: still one write, no stat to learn whether it is current.
@@ -246,9 +275,9 @@ describe('records over an adapter whose writes are cheap (cheapWrites)', () => {
     return new TextDecoder().decode(stored?.data).split('\n')[0];
   };
 
-  it('carry no digest, which no save there uses, and read back all the same', async () => {
+  it('carry no digest with touchAfter 0, where no save uses it, and read back all the same', async () => {
     const memory = createMemoryAdapter();
-    const store = openStore({ adapter: withCheapWrites(memory) });
+    const store = openStore({ adapter: withCheapWrites(memory), touchAfter: 0 });
     await store.set('id', fastifySession(Date.now(), { views: 1 }));
     expect(await header(memory)).toMatch(/^sfs1 \d+ e \d+ -$/);
     expect(await store.get('id')).toMatchObject({ views: 1 });
@@ -266,7 +295,7 @@ describe('records over an adapter whose writes are cheap (cheapWrites)', () => {
   it('without a digest, are still set aside when truncated', async () => {
     const memory = createMemoryAdapter();
     const logger = spyLogger();
-    const store = openStore({ adapter: withCheapWrites(memory), logger });
+    const store = openStore({ adapter: withCheapWrites(memory), logger, touchAfter: 0 });
     await store.set('id', fastifySession(Date.now(), { views: 1 }));
     const stored = await memory.read(sessionKey('id'));
     if (stored === null) throw new Error('the session was not written');
