@@ -76,9 +76,31 @@ describe.each(Object.keys(backends) as (keyof typeof backends)[])('over the %s a
     expect(expiries[2]).toBeGreaterThan(expiries[1] as number);
   });
 
-  it('with rolling, a request that changes nothing moves the expiry instead of rewriting', async () => {
+  it('with rolling, a request that changes nothing does no I/O but its read (touchAfter)', async () => {
     const { app, client } = await start({
       store: backend.store,
+      cookie: { secure: false, maxAge: 60_000 },
+    });
+    await client.json('GET', '/views');
+    const adapter = app.fileSessionStore.engine.adapter as Required<FsAdapter>;
+    const writes = vi.spyOn(adapter, 'write');
+    const touches = vi.spyOn(adapter, 'touch');
+    const stats = vi.spyOn(adapter, 'stat');
+    // Within the default touchAfter (1% of 60 s): the stored expiry may trail that much.
+    for (let request = 0; request < 3; request += 1) {
+      await sleep(5);
+      expect(await client.json('GET', '/peek')).toEqual({ views: 1 });
+    }
+    expect(writes).not.toHaveBeenCalled();
+    expect(touches).not.toHaveBeenCalled();
+    expect(stats).not.toHaveBeenCalled();
+    expect(await client.json('GET', '/views')).toEqual({ views: 2 });
+    expect(writes).toHaveBeenCalledTimes(1);
+  });
+
+  it('with rolling and touchAfter 0, a request that changes nothing moves the expiry instead of rewriting', async () => {
+    const { app, client } = await start({
+      store: { ...backend.store, touchAfter: 0 },
       cookie: { secure: false, maxAge: 60_000 },
     });
     await client.json('GET', '/views');
