@@ -18,7 +18,7 @@ import {
 import { isCluster, type RedisClient, type Send, senderOf } from './client.js';
 import { closeWithin, createOwnedClient } from './connection.js';
 import { Deadlines, InFlight } from './deadlines.js';
-import { ADAPTER, toStoreError } from './errors.js';
+import { ADAPTER } from './errors.js';
 import {
   expiryBytes,
   HEADER_BYTES,

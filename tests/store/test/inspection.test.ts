@@ -179,9 +179,10 @@ describe('leftovers of interrupted writes (node adapter)', () => {
     const root = await tempRoot();
     const dir = join(root, 'sessions');
     const inner = createNodeAdapter({ dir });
-    // Every temp file counts as old: its age is its change time, which a test cannot set.
+    // Every temp file counts as old (its age is its change time, which a test cannot set;
+    // a cutoff in the future, since a file changed this millisecond is not older than 0 ms).
     const adapter: FsAdapter = Object.assign(Object.create(inner) as FsAdapter, {
-      cleanup: (_olderThanMs: number, options?: CleanupOptions) => inner.cleanup(0, options),
+      cleanup: (_olderThanMs: number, options?: CleanupOptions) => inner.cleanup(-60_000, options),
     });
     const store = openStore({ adapter });
     await store.set('someone', { user: 'gil' });
