@@ -56,3 +56,35 @@ export function progressOf<O extends CommonOptions>(
   if (context.options.quiet) return { update() {}, stop() {} };
   return startProgress(context.io, label, unit, total);
 }
+
+/** What a store's long runs (`reap`, `rekey`) take to report progress and to stop. */
+export interface RunControl {
+  signal: AbortSignal;
+  onProgress: (progress: { scanned: number }) => void;
+}
+
+/**
+ * Runs one of the store's long runs over every record, in bulk (see `OpenOptions.bulk`),
+ * with its progress on stderr and Ctrl+C stopping it.
+ */
+export function bulkRun<O extends CommonOptions, R>(
+  context: CommandContext<O>,
+  label: string,
+  run: (store: SessionStore, control: RunControl) => Promise<R>,
+): Promise<R> {
+  return withStore(
+    context,
+    async (store) => {
+      const progress = progressOf(context, label, 'sessions', await store.count());
+      try {
+        return await run(store, {
+          signal: context.io.signal,
+          onProgress: ({ scanned }) => progress.update(scanned),
+        });
+      } finally {
+        progress.stop();
+      }
+    },
+    { bulk: true },
+  );
+}

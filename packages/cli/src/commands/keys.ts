@@ -3,7 +3,7 @@ import { encryptionOf, KEYS_VARIABLE } from '../backend.js';
 import { usageError } from '../errors.js';
 import { writeOut } from '../io.js';
 import { count } from '../units.js';
-import { type CommandContext, type CommonOptions, progressOf, withStore } from './context.js';
+import { bulkRun, type CommandContext, type CommonOptions } from './context.js';
 
 /** `keygen`: a new random encryption key (32 bytes, base64), for `encryption.keys`. */
 export async function keygen(context: CommandContext<object>): Promise<void> {
@@ -23,21 +23,7 @@ export async function rekey(context: CommandContext<CommonOptions>): Promise<voi
       `give --encryption-key <new> --encryption-key <old> (the new one first), or ${KEYS_VARIABLE}`,
     );
   }
-  const result = await withStore(
-    context,
-    async (store) => {
-      const progress = progressOf(context, 'rekey', 'sessions', await store.count());
-      try {
-        return await store.rekey({
-          signal: io.signal,
-          onProgress: ({ scanned }) => progress.update(scanned),
-        });
-      } finally {
-        progress.stop();
-      }
-    },
-    { bulk: true },
-  );
+  const result = await bulkRun(context, 'rekey', (store, control) => store.rekey(control));
   const lines = [
     `re-sealed ${count(result.rekeyed)} sessions with the current key; ${count(result.current)} already were`,
     `left ${count(result.skipped)} (expired, unreadable with these keys, or saved meanwhile), ${count(result.failed)} failed`,

@@ -2,7 +2,7 @@ import { sessionKey } from '@sessionfs/core';
 import { usageError } from '../errors.js';
 import { writeOut } from '../io.js';
 import { count } from '../units.js';
-import { type CommandContext, type CommonOptions, progressOf, withStore } from './context.js';
+import { bulkRun, type CommandContext, type CommonOptions, withStore } from './context.js';
 
 /** `rm <id...>`: removes these sessions, reporting the ids that were not there. */
 export async function remove(context: CommandContext<CommonOptions>, ids: string[]): Promise<void> {
@@ -33,22 +33,7 @@ export async function remove(context: CommandContext<CommonOptions>, ids: string
 export async function prune(context: CommandContext<CommonOptions>): Promise<void> {
   const { io } = context;
   const started = Date.now();
-  const result = await withStore(
-    context,
-    async (store) => {
-      const total = await store.count();
-      const progress = progressOf(context, 'prune', 'sessions', total);
-      try {
-        return await store.reap({
-          signal: io.signal,
-          onProgress: ({ scanned }) => progress.update(scanned),
-        });
-      } finally {
-        progress.stop();
-      }
-    },
-    { bulk: true },
-  );
+  const result = await bulkRun(context, 'prune', (store, control) => store.reap(control));
   const seconds = (Date.now() - started) / 1000;
   const lines = [
     `pruned ${count(result.removed)} expired session${result.removed === 1 ? '' : 's'} of ${count(result.scanned)} looked at, in ${seconds.toFixed(1)} s`,
