@@ -71,9 +71,17 @@ for (const [index, major] of majors.entries()) {
 
   // --force: no task is replayed from turbo's cache, so builds and tests all run under this
   // Node. --continue: one failing package does not cut the others short, so a failing
-  // version reports every failing test, not the first one found.
+  // version reports every failing test, not the first one found. Only failing tasks print
+  // their logs, each in one block, so that a failure is what the end of a CI log shows.
   const startedAt = Date.now();
-  const turboArgs = ['run', 'test', '--force', '--continue=dependencies-successful'];
+  const turboArgs = [
+    'run',
+    'test',
+    '--force',
+    '--continue=dependencies-successful',
+    '--output-logs=errors-only',
+    '--log-order=grouped',
+  ];
   const testStatus = run(join(binDir, 'turbo'), [...turboArgs, ...turboOptions], { env });
   if (testStatus !== 0) {
     const notRun = majors.slice(index + 1);
