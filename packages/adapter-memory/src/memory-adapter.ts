@@ -26,6 +26,7 @@ export function createMemoryAdapter(options: MemoryAdapterOptions = {}): MemoryA
   const dir = options.dir ?? '/sessions';
   // memfs mirrors node:fs; its typings differ only in nominal details.
   const fs = volume as unknown as NodeFs;
-  const adapter = createNodeAdapter({ dir, fs });
+  // Flat: memory has no directory lock for shards to spread writes over.
+  const adapter = createNodeAdapter({ dir, fs, layout: 'flat' });
   return Object.assign(adapter, { volume });
 }

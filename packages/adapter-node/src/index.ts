@@ -1,5 +1,7 @@
 export type { DirectoryAccess, WarnFn } from './directory-safety.js';
 export { NEVER_EXPIRES_MTIME_MS } from './file-metadata.js';
+export { type DirectoryLayout, LAYOUT_FILE, readLayoutOf } from './layout.js';
 export { createNodeAdapter, type NodeAdapter } from './node-adapter.js';
 export type { NodeFs, NodeFsPromises } from './node-fs.js';
 export type { NodeAdapterOptions } from './options.js';
+export { type RelayoutOptions, type RelayoutResult, relayout } from './relayout.js';

@@ -18,32 +18,21 @@ export interface ListingContext {
 }
 
 /**
- * The keys in the directory that start with `prefix`, streamed with one directory
- * handle, so that a directory of millions of files costs one descriptor.
+ * The keys in the directory that start with `prefix`, streamed with one directory handle
+ * at a time (the directory's, or each shard's in turn), so that a directory of millions of
+ * files costs one descriptor.
  */
 export async function* listKeys(adapter: ListingContext, prefix: string): AsyncIterable<string> {
   adapter.assertOpen();
   assertValidPrefix(prefix);
   adapter.directory.checkOnce();
-  const directory = await adapter.directory.open('list');
-  if (directory === undefined) return;
-  try {
-    for (;;) {
-      let entry: Dirent | null;
-      try {
-        entry = await directory.read();
-      } catch (error) {
-        throw toStoreError(error, 'list', adapter.directory.path);
-      }
-      if (entry === null) return;
+  for (const dir of adapter.directory.fileDirectories()) {
+    for await (const entry of entriesOf(adapter, dir, 'list')) {
       // Only regular files are values: never a link, a FIFO, a device or a directory.
-      if (!entry.isFile() || !entry.name.startsWith(prefix) || !isValidKey(entry.name)) {
-        continue;
+      if (entry.isFile() && entry.name.startsWith(prefix) && isValidKey(entry.name)) {
+        yield entry.name;
       }
-      yield entry.name;
     }
-  } finally {
-    await directory.close().catch(() => {});
   }
 }
 
@@ -59,33 +48,59 @@ export async function cleanUp(
 ): Promise<number> {
   adapter.assertOpen();
   adapter.directory.checkOnce();
-  const dir = adapter.directory.path;
-  const { calls } = adapter;
+  const { calls, directory } = adapter;
   const cutoff = Date.now() - olderThanMs;
   let removed = 0;
-  const directory = await adapter.directory.open('clean up');
-  if (directory === undefined) return 0;
-  try {
-    for (let entry = await directory.read(); entry !== null; entry = await directory.read()) {
-      const { name } = entry;
+  // The directory itself holds the take lock's leftovers, and a sharded one's files before
+  // it was laid out anew.
+  const dirs = new Set([directory.path, ...directory.fileDirectories()]);
+  for (const dir of dirs) {
+    for await (const { name } of entriesOf(adapter, dir, 'clean up')) {
       const held = HELD_NAME.exec(name)?.[1];
       if (!TEMP_NAME.test(name) && !STALE_LOCK_NAME.test(name) && held === undefined) continue;
       const path = join(dir, name);
-      // ctime, not mtime: a temp or held file's mtime holds the record's expiry.
-      const stats = await calls.lstat(path);
-      if (stats === undefined || stats.ctimeMs > cutoff) continue;
-      if (dryRun) {
-        removed += 1;
-      } else if (held === undefined) {
-        if (await calls.unlink(path)) removed += 1;
-      } else if (isValidKey(held) && (await settleHeld(calls, adapter.takeLock, dir, held, path))) {
-        removed += 1;
+      try {
+        // ctime, not mtime: a temp or held file's mtime holds the record's expiry.
+        const stats = await calls.lstat(path);
+        if (stats === undefined || stats.ctimeMs > cutoff) continue;
+        if (dryRun) {
+          removed += 1;
+        } else if (held === undefined) {
+          if (await calls.unlink(path)) removed += 1;
+        } else if (
+          isValidKey(held) &&
+          (await settleHeld(calls, adapter.takeLock, dir, held, path))
+        ) {
+          removed += 1;
+        }
+      } catch (error) {
+        throw toStoreError(error, 'clean up', dir);
       }
     }
-  } catch (error) {
-    throw toStoreError(error, 'clean up', dir);
-  } finally {
-    await directory.close().catch(() => {});
   }
   return removed;
+}
+
+/** The entries of `dir`, streamed; none while it does not exist. */
+async function* entriesOf(
+  adapter: ListingContext,
+  dir: string,
+  action: string,
+): AsyncIterable<Dirent> {
+  const handle = await adapter.directory.open(action, dir);
+  if (handle === undefined) return;
+  try {
+    for (;;) {
+      let entry: Dirent | null;
+      try {
+        entry = await handle.read();
+      } catch (error) {
+        throw toStoreError(error, action, dir);
+      }
+      if (entry === null) return;
+      yield entry;
+    }
+  } finally {
+    await handle.close().catch(() => {});
+  }
 }

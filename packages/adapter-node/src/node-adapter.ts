@@ -1,5 +1,5 @@
 import * as nodeFs from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type AdapterCapabilities,
@@ -31,7 +31,7 @@ import { ADAPTER, toStoreError } from './fs-errors.js';
 import { cleanUp, type ListingContext, listKeys } from './listing.js';
 import { LoopBudget } from './loop-budget.js';
 import type { NodeFs } from './node-fs.js';
-import { accessOf, assertDirOption, type NodeAdapterOptions, syncOf } from './options.js';
+import { accessOf, assertDirOption, layoutOf, type NodeAdapterOptions, syncOf } from './options.js';
 import { readIfPresent, readLater, readNow } from './reads.js';
 import { SessionDirectory } from './session-directory.js';
 import { TAKE_LOCK_NAME, TakeLock } from './take-lock.js';
@@ -56,6 +56,11 @@ const CAPABILITIES: AdapterCapabilities = Object.freeze({
 export interface NodeAdapter extends FsAdapter {
   /** The directory holding one file per key (absolute when the adapter uses node:fs). */
   readonly dir: string;
+  /**
+   * The file that holds `key`, where it is or would be written: in the directory, or in
+   * the shard the key belongs to (see the `layout` option).
+   */
+  fileOf(key: string): string;
   stat(key: string): Promise<AdapterStat | null>;
   touch(key: string, expiresAt: number, options?: TouchOptions): Promise<boolean>;
   move(from: string, to: string, options?: MoveOptions): Promise<boolean>;
@@ -110,7 +115,15 @@ class DirectoryAdapter implements NodeAdapter, ListingContext {
     this.calls = this.syncReads ? synchronousCalls(this.fs) : asynchronousCalls(this.fs);
     this.takeLock = new TakeLock(this.fs, this.dir);
     this.takeLockPath = join(this.dir, TAKE_LOCK_NAME);
-    this.directory = new SessionDirectory(this.fs, this.dir, access, dirMode, options.warn);
+    this.directory = new SessionDirectory(
+      this.fs,
+      this.dir,
+      access,
+      dirMode,
+      fileMode,
+      layoutOf(options),
+      options.warn,
+    );
     this.writer = new TempFileWriter(
       this.fs,
       this.directory,
@@ -136,7 +149,7 @@ class DirectoryAdapter implements NodeAdapter, ListingContext {
         const value = readNow(this.fs, path, key, maxBytes);
         if (value !== undefined) return value;
         if (this.fs.lstatSync(this.takeLockPath, { throwIfNoEntry: false }) !== undefined) {
-          const held = readIfPresent(this.fs, join(this.dir, heldNameFor(key)), key, maxBytes);
+          const held = readIfPresent(this.fs, this.heldPathOf(key), key, maxBytes);
           if (held !== undefined) return held;
         }
         return readIfPresent(this.fs, path, key, maxBytes) ?? null;
@@ -149,7 +162,7 @@ class DirectoryAdapter implements NodeAdapter, ListingContext {
       const value = await readLater(this.fs, path, key, maxBytes);
       if (value !== undefined) return value;
       if ((await this.calls.lstat(this.takeLockPath)) !== undefined) {
-        const held = await readLater(this.fs, join(this.dir, heldNameFor(key)), key, maxBytes);
+        const held = await readLater(this.fs, this.heldPathOf(key), key, maxBytes);
         if (held !== undefined) return held;
       }
       return (await readLater(this.fs, path, key, maxBytes)) ?? null;
@@ -159,9 +172,10 @@ class DirectoryAdapter implements NodeAdapter, ListingContext {
   }
 
   async write(key: string, data: Uint8Array, options: WriteOptions = {}): Promise<WriteResult> {
+    this.directory.createOnFirstWrite();
     const path = this.pathOf(key);
     const mtime = mtimeSecondsFor(options.expiresAt);
-    const temp = join(this.dir, tempNameFor(key));
+    const temp = this.tempPathOf(key);
     if (this.syncWrites) {
       await this.loopBudget.spend();
       try {
@@ -173,7 +187,7 @@ class DirectoryAdapter implements NodeAdapter, ListingContext {
     try {
       const written = await this.writer.writeTemp(temp, data, mtime);
       await this.fs.promises.rename(temp, path);
-      if (this.fsync) await this.directory.sync();
+      if (this.fsync) await this.directory.sync(dirname(path));
       return written;
     } catch (error) {
       await this.fs.promises.unlink(temp).catch(() => {});
@@ -205,13 +219,17 @@ class DirectoryAdapter implements NodeAdapter, ListingContext {
       const removed = await this.calls.unlink(path);
       // A missing entry seen by lstat is as good as a failed unlink at that moment, and
       // costs no exception.
-      const held = join(this.dir, heldNameFor(key));
+      const held = this.heldPathOf(key);
       if ((await this.calls.lstat(held)) !== undefined) await this.calls.unlink(held);
       if ((await this.calls.lstat(path)) === undefined) return removed;
       return (await this.calls.unlink(path)) || removed;
     } catch (error) {
       throw toStoreError(error, 'delete', path, key);
     }
+  }
+
+  fileOf(key: string): string {
+    return this.pathOf(key);
   }
 
   list(prefix: string): AsyncIterable<string> {
@@ -226,7 +244,7 @@ class DirectoryAdapter implements NodeAdapter, ListingContext {
         (await this.calls.lstat(path)) ??
         ((await this.calls.lstat(this.takeLockPath)) === undefined
           ? undefined
-          : await this.calls.lstat(join(this.dir, heldNameFor(key)))) ??
+          : await this.calls.lstat(this.heldPathOf(key))) ??
         (await this.calls.lstat(path));
       return stats?.isFile() ? describe(stats) : null;
     } catch (error) {
@@ -256,7 +274,7 @@ class DirectoryAdapter implements NodeAdapter, ListingContext {
         // Gone, or held by a take for a moment: wait for the take to put it back. Without
         // the take lock no take is under way (any has put its file back by now: one last
         // look at the key), and a held file is a dead taker's leftover.
-        const held = join(this.dir, heldNameFor(key));
+        const held = this.heldPathOf(key);
         if ((await this.calls.lstat(held)) === undefined) {
           // A take links the file back before it unlinks the held name: with the held
           // name gone, one more look at the key is conclusive.
@@ -315,8 +333,9 @@ class DirectoryAdapter implements NodeAdapter, ListingContext {
     data: Uint8Array,
     options: ReplaceOptions,
   ): Promise<WriteResult | null> {
+    this.directory.createOnFirstWrite();
     const path = this.pathOf(key);
-    const temp = join(this.dir, tempNameFor(key));
+    const temp = this.tempPathOf(key);
     try {
       const written = await this.writer.writeTemp(temp, data, mtimeSecondsFor(options.expiresAt));
       const replaced = await this.takeIf(
@@ -325,7 +344,7 @@ class DirectoryAdapter implements NodeAdapter, ListingContext {
         { replaceWith: temp },
         'write',
       );
-      if (replaced && this.fsync) await this.directory.sync();
+      if (replaced && this.fsync) await this.directory.sync(dirname(path));
       return replaced ? written : null;
     } catch (error) {
       throw toStoreError(error, 'write', path, key);
@@ -343,7 +362,7 @@ class DirectoryAdapter implements NodeAdapter, ListingContext {
     operation: 'delete' | 'move' | 'write',
   ): Promise<boolean> {
     const path = this.pathOf(key);
-    const held = join(this.dir, heldNameFor(key));
+    const held = this.heldPathOf(key);
     try {
       if (this.syncReads) await this.loopBudget.spend();
       return await runTake(takeSteps(this.calls, this.takeLock, path, held, condition, action));
@@ -357,6 +376,16 @@ class DirectoryAdapter implements NodeAdapter, ListingContext {
     this.assertOpen();
     assertValidKey(key);
     if (this.directory.check) this.directory.checkOnce();
-    return join(this.dir, key);
+    return join(this.directory.directoryOf(key), key);
+  }
+
+  /** Where a take holds the file of `key` for a moment: beside it. */
+  private heldPathOf(key: string): string {
+    return join(this.directory.directoryOf(key), heldNameFor(key));
+  }
+
+  /** A new temp file for a write of `key`: beside its file, so that the rename stays in one directory. */
+  private tempPathOf(key: string): string {
+    return join(this.directory.directoryOf(key), tempNameFor(key));
   }
 }

@@ -1,6 +1,7 @@
 import { ErrorCodes, SessionStoreError } from '@sessionfs/core/adapter';
 import type { DirectoryAccess, WarnFn } from './directory-safety.js';
 import { ADAPTER } from './fs-errors.js';
+import type { DirectoryLayout } from './layout.js';
 import type { NodeFs } from './node-fs.js';
 
 /** Options of {@link createNodeAdapter}. */
@@ -36,6 +37,14 @@ export interface NodeAdapterOptions {
    * `process.emitWarning`.
    */
   warn?: WarnFn;
+  /**
+   * How a directory this adapter creates spreads its files. `'flat'` (default): all in the
+   * directory itself. `'sharded'`: over 16 subdirectories by a hash of the key, so that
+   * concurrent writes of different sessions rarely wait for one directory's lock. An
+   * existing directory keeps its layout, recorded in its `.sessionfs-layout` file (flat
+   * without one); `relayout()` and `sessionfs layout` change it.
+   */
+  layout?: DirectoryLayout;
   /**
    * Which calls are made synchronously.
    *
@@ -89,4 +98,16 @@ export function syncOf(options: NodeAdapterOptions): NonNullable<NodeAdapterOpti
     );
   }
   return sync;
+}
+
+/** The `layout` option or its default; `ERR_INVALID_OPTION` for anything else. */
+export function layoutOf(options: NodeAdapterOptions): DirectoryLayout {
+  const layout = options.layout ?? 'flat';
+  if (layout !== 'sharded' && layout !== 'flat') {
+    throw new SessionStoreError(
+      ErrorCodes.INVALID_OPTION,
+      `${ADAPTER}: option \`layout\` must be 'sharded' or 'flat'`,
+    );
+  }
+  return layout;
 }

@@ -1,3 +1,4 @@
+import { dirname } from 'node:path';
 import type { WriteResult } from '@sessionfs/core/adapter';
 import { retryOnFdPressure } from './fd-pressure.js';
 import { versionOf } from './file-metadata.js';
@@ -27,7 +28,7 @@ export class TempFileWriter {
       fd = this.fs.openSync(temp, 'wx', this.fileMode);
     } catch (error) {
       if (errnoCode(error) !== 'ENOENT') throw error;
-      this.directory.create();
+      this.directory.create(dirname(temp));
       fd = this.fs.openSync(temp, 'wx', this.fileMode);
     }
     try {
@@ -45,7 +46,7 @@ export class TempFileWriter {
         this.fs.closeSync(fd);
       }
       this.fs.renameSync(temp, path);
-      if (this.fsync) this.directory.syncNow();
+      if (this.fsync) this.directory.syncNow(dirname(path));
       return { version };
     } catch (error) {
       try {
@@ -64,7 +65,7 @@ export class TempFileWriter {
    * renames it, and removes it on failure.
    */
   writeTemp(temp: string, data: Uint8Array, mtime: number): Promise<WriteResult> {
-    return this.withDirectory(() => this.createTemp(temp, data, mtime));
+    return this.withDirectory(dirname(temp), () => this.createTemp(temp, data, mtime));
   }
 
   private async createTemp(temp: string, data: Uint8Array, mtime: number): Promise<WriteResult> {
@@ -80,13 +81,13 @@ export class TempFileWriter {
     }
   }
 
-  /** Runs `operation`, creating the directory first if it turns out to be missing. */
-  private async withDirectory<T>(operation: () => Promise<T>): Promise<T> {
+  /** Runs `operation`, creating `directory` first if it turns out to be missing. */
+  private async withDirectory<T>(directory: string, operation: () => Promise<T>): Promise<T> {
     try {
       return await operation();
     } catch (error) {
       if (errnoCode(error) !== 'ENOENT') throw error;
-      this.directory.create();
+      this.directory.create(directory);
       return await operation();
     }
   }

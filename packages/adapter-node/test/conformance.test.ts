@@ -11,6 +11,7 @@ const options = (io: Omit<NodeAdapterOptions, 'dir'>) => ({
 });
 
 runAdapterSuite('node', options({}));
+runAdapterSuite('node, flat layout', options({ layout: 'flat' }));
 runAdapterSuite('node, synchronous writes', { ...options({ sync: 'all' }), manyKeys: 2_000 });
 runAdapterSuite('node, asynchronous reads', { ...options({ sync: 'none' }), manyKeys: 2_000 });
 runAdapterSuite('node with fsync', { ...options({ fsync: true }), manyKeys: 2_000 });

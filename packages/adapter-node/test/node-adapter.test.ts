@@ -3,13 +3,14 @@ import * as nodeFs from 'node:fs';
 import { writeFileSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ErrorCodes, hasErrorCode } from '@sessionfs/core';
 import { MAX_KEY_LENGTH } from '@sessionfs/core/adapter';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   createNodeAdapter,
+  LAYOUT_FILE,
   NEVER_EXPIRES_MTIME_MS,
   type NodeFs,
   type NodeFsPromises,
@@ -26,6 +27,17 @@ async function collect(iterable: AsyncIterable<string>): Promise<string[]> {
   return out;
 }
 
+/**
+ * A synchronous `open` that fails with what `fail` makes, except for the directory's
+ * layout file, which an adapter reads once, before its first call.
+ */
+function failingOpenSync(fail: (path: string) => Error): NodeFs['openSync'] {
+  return ((path: nodeFs.PathLike, flags: nodeFs.OpenMode, mode?: nodeFs.Mode) => {
+    if (String(path).endsWith(LAYOUT_FILE)) return nodeFs.openSync(path, flags, mode);
+    throw fail(String(path));
+  }) as NodeFs['openSync'];
+}
+
 /** node:fs with some promise calls (and some synchronous ones) replaced, to inject failures. */
 function faultyFs(overrides: Partial<NodeFsPromises>, syncOverrides: Partial<NodeFs> = {}): NodeFs {
   return { ...nodeFs, ...syncOverrides, promises: { ...fs, ...overrides } } as NodeFs;
@@ -33,6 +45,22 @@ function faultyFs(overrides: Partial<NodeFsPromises>, syncOverrides: Partial<Nod
 
 let root: string;
 let dir: string;
+
+/** The file of `key` where the adapter keeps it: in a shard of a directory it created. */
+const fileOf = (key: string) => createNodeAdapter({ dir }).fileOf(key);
+/** The directory that holds the file of `key`: a shard, or `dir` when it is flat. */
+const dirOf = (key: string) => dirname(fileOf(key));
+/** The entries of `top`, but for the layout file the adapter made it with. */
+const entriesOf = async (top: string) =>
+  (await fs.readdir(top)).filter((name) => name !== LAYOUT_FILE);
+/** Where a take holds the file of `key` while it checks it. */
+const heldOf = (key: string) => join(dirOf(key), `.${key}.held`);
+/** The names of the files under `dir`, in it or in its shards. */
+const namesUnder = async (top: string) =>
+  (await fs.readdir(top, { recursive: true, withFileTypes: true }))
+    .filter((entry) => entry.isFile())
+    .map((entry) => entry.name)
+    .sort();
 
 beforeEach(async () => {
   root = await fs.mkdtemp(join(tmpdir(), 'sessionfs-node-'));
@@ -48,8 +76,8 @@ describe('files and permissions', () => {
     const adapter = createNodeAdapter({ dir });
     await adapter.write('abc', encode('value'));
     expect((await fs.stat(dir)).mode & 0o777).toBe(0o700);
-    expect((await fs.stat(join(dir, 'abc'))).mode & 0o777).toBe(0o600);
-    expect(await fs.readFile(join(dir, 'abc'), 'utf8')).toBe('value');
+    expect((await fs.stat(fileOf('abc'))).mode & 0o777).toBe(0o600);
+    expect(await fs.readFile(fileOf('abc'), 'utf8')).toBe('value');
   });
 
   it('leaves the mode of an existing directory alone', async () => {
@@ -87,7 +115,7 @@ describe('files and permissions', () => {
     const key = 'k'.repeat(MAX_KEY_LENGTH);
     await adapter.write(key, encode('value'));
     expect(decode(await adapter.read(key))).toBe('value');
-    expect(await fs.readdir(dir)).toEqual([key]);
+    expect(await entriesOf(dirOf(key))).toEqual([key]);
   });
 
   it('keeps the expiry in the file mtime, and "never" as the 2038 sentinel', async () => {
@@ -95,8 +123,8 @@ describe('files and permissions', () => {
     const expiresAt = Date.UTC(2030, 0, 1, 12, 0, 0, 250);
     await adapter.write('timed', encode('v'), { expiresAt });
     await adapter.write('forever', encode('v'));
-    expect(Math.round((await fs.stat(join(dir, 'timed'))).mtimeMs)).toBe(expiresAt);
-    expect(Math.round((await fs.stat(join(dir, 'forever'))).mtimeMs)).toBe(NEVER_EXPIRES_MTIME_MS);
+    expect(Math.round((await fs.stat(fileOf('timed'))).mtimeMs)).toBe(expiresAt);
+    expect(Math.round((await fs.stat(fileOf('forever'))).mtimeMs)).toBe(NEVER_EXPIRES_MTIME_MS);
   });
 });
 
@@ -104,9 +132,9 @@ describe('listing', () => {
   it('hides temp files, foreign files and subdirectories', async () => {
     const adapter = createNodeAdapter({ dir });
     await adapter.write('real', encode('v'));
-    writeFileSync(join(dir, '.real.0123456789abcdef01234567.tmp'), 'partial');
-    writeFileSync(join(dir, 'README.md'), 'not a key');
-    await fs.mkdir(join(dir, 'subdir'));
+    writeFileSync(join(dirOf('real'), '.real.0123456789abcdef01234567.tmp'), 'partial');
+    writeFileSync(join(dirOf('real'), 'README.md'), 'not a key');
+    await fs.mkdir(join(dirOf('real'), 'subdir'));
     expect(await collect(adapter.list(''))).toEqual(['real']);
   });
 
@@ -131,16 +159,16 @@ describe('cleanup', () => {
   it('removes temp files older than the given age, and nothing else', async () => {
     const adapter = createNodeAdapter({ dir });
     await adapter.write('real', encode('v'));
-    const stale = join(dir, '.real.0123456789abcdef01234567.tmp');
+    const stale = join(dirOf('real'), '.real.0123456789abcdef01234567.tmp');
     writeFileSync(stale, 'half a record');
-    writeFileSync(join(dir, '.not-ours'), 'x');
-    writeFileSync(join(dir, 'README.md'), 'x');
+    writeFileSync(join(dirOf('real'), '.not-ours'), 'x');
+    writeFileSync(join(dirOf('real'), 'README.md'), 'x');
     expect(await adapter.cleanup(60_000)).toBe(0);
     // A dry run counts it and leaves it.
     expect(await adapter.cleanup(0, { dryRun: true })).toBe(1);
     expect(await adapter.cleanup(0, { dryRun: true })).toBe(1);
     expect(await adapter.cleanup(0)).toBe(1);
-    expect((await fs.readdir(dir)).sort()).toEqual(['.not-ours', 'README.md', 'real']);
+    expect((await entriesOf(dirOf('real'))).sort()).toEqual(['.not-ours', 'README.md', 'real']);
     expect(decode(await adapter.read('real'))).toBe('v');
   });
 
@@ -156,7 +184,7 @@ describe('takes: removing exactly the file checked', () => {
   const writeLock = (pid: number) =>
     writeFileSync(lockPath(), `${pid} ${hostname()} 0123456789abcdef\n`, { mode: 0o600 });
   /** What a take leaves while it checks the file of `key`: the file under its held name. */
-  const hold = (key: string) => fs.rename(join(dir, key), join(dir, `.${key}.held`));
+  const hold = (key: string) => fs.rename(fileOf(key), heldOf(key));
 
   it('a read, a stat and a touch find a session held by a take while the lock exists', async () => {
     const adapter = createNodeAdapter({ dir });
@@ -166,7 +194,7 @@ describe('takes: removing exactly the file checked', () => {
     expect(decode(await adapter.read('k'))).toBe('v');
     expect(await adapter.stat('k')).not.toBeNull();
     // The touch waits for the take to put the file back, as the take does here.
-    setTimeout(() => void fs.rename(join(dir, '.k.held'), join(dir, 'k')), 10);
+    setTimeout(() => void fs.rename(heldOf('k'), fileOf('k')), 10);
     expect(await adapter.touch('k', Date.now() + 2 * HOUR)).toBe(true);
     // Without the lock, no take is under way: a file under a held name is no session.
     await hold('k');
@@ -180,7 +208,7 @@ describe('takes: removing exactly the file checked', () => {
     writeLock(process.pid);
     await hold('k');
     // A taker whose calls queue behind others' puts the file back a quarter second later.
-    setTimeout(() => void fs.rename(join(dir, '.k.held'), join(dir, 'k')), 250);
+    setTimeout(() => void fs.rename(heldOf('k'), fileOf('k')), 250);
     const expiresAt = Date.now() + 2 * HOUR;
     expect(await adapter.touch('k', expiresAt, { ifLiveAt: Date.now() })).toBe(true);
     expect((await adapter.stat('k'))?.expiresAt).toBe(expiresAt);
@@ -190,8 +218,8 @@ describe('takes: removing exactly the file checked', () => {
     const adapter = createNodeAdapter({ dir, sync: 'none' });
     await adapter.write('k', encode('v'), { expiresAt: Date.now() + HOUR });
     writeLock(process.pid);
-    const path = join(dir, 'k');
-    const held = join(dir, '.k.held');
+    const path = fileOf('k');
+    const held = heldOf('k');
     let step = 0;
     const taking = createNodeAdapter({
       dir,
@@ -232,7 +260,7 @@ describe('takes: removing exactly the file checked', () => {
     await adapter.write('k', encode('v'));
     await hold('k');
     expect(await adapter.delete('k')).toBe(false);
-    expect(await fs.readdir(dir)).toEqual([]);
+    expect(await entriesOf(dirOf('k'))).toEqual([]);
   });
 
   it('cleanup settles what a taker that died left: live back to its key, expired gone, superseded gone', async () => {
@@ -247,13 +275,13 @@ describe('takes: removing exactly the file checked', () => {
     expect(await adapter.cleanup(60_000)).toBe(0);
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(await adapter.cleanup(0)).toBe(4);
-    expect((await fs.readdir(dir)).filter((name) => !name.startsWith('.'))).toEqual([
+    expect((await namesUnder(dir)).filter((name) => !name.startsWith('.'))).toEqual([
       'live',
       'newer',
     ]);
     expect(decode(await adapter.read('live'))).toBe('live');
     expect(decode(await adapter.read('newer'))).toBe('new');
-    expect((await fs.readdir(dir)).filter((name) => name.includes('held'))).toEqual([]);
+    expect((await namesUnder(dir)).filter((name) => name.includes('held'))).toEqual([]);
   });
 
   it('breaks a lock whose process died, waits for a live one, then answers ERR_BUSY', async () => {
@@ -290,7 +318,7 @@ describe('failures', () => {
     const error = await failing.write('k', encode('next')).catch((e: unknown) => e);
     expect(hasErrorCode(error, ErrorCodes.IO)).toBe(true);
     expect((error as Error).cause).toMatchObject({ code: 'EIO' });
-    expect(await fs.readdir(dir)).toEqual(['k']);
+    expect(await entriesOf(dirOf('k'))).toEqual(['k']);
     expect(decode(await good.read('k'))).toBe('previous');
   });
 
@@ -315,7 +343,7 @@ describe('failures', () => {
     });
     const error = await full.write('k', encode('next value')).catch((e: unknown) => e);
     expect(hasErrorCode(error, ErrorCodes.NO_SPACE)).toBe(true);
-    expect(await fs.readdir(dir)).toEqual(['k']);
+    expect(await entriesOf(dirOf('k'))).toEqual(['k']);
     expect(decode(await good.read('k'))).toBe('previous');
   });
 
@@ -329,11 +357,7 @@ describe('failures', () => {
         sync,
         fs: faultyFs(
           { open: async () => Promise.reject(fsError('EACCES')) },
-          {
-            openSync: () => {
-              throw fsError('EACCES');
-            },
-          },
+          { openSync: failingOpenSync(() => fsError('EACCES')) },
         ),
       });
       const error = await refused.read('k').catch((e: unknown) => e);
@@ -362,11 +386,7 @@ describe('failures', () => {
                 ? Promise.reject(fsError('EMFILE'))
                 : fs.opendir(...args)) as NodeFsPromises['opendir'],
           },
-          {
-            openSync: () => {
-              throw fsError('EMFILE');
-            },
-          },
+          { openSync: failingOpenSync(() => fsError('EMFILE')) },
         ),
       });
       expect(decode(await pressured.read('k'))).toBe('value');
@@ -380,7 +400,7 @@ describe('failures', () => {
     await adapter.write('k', encode('first'), { expiresAt: Date.UTC(2031, 0, 1) });
     expect(decode(await adapter.read('k'))).toBe('first');
     expect((await adapter.stat('k'))?.expiresAt).toBe(Date.UTC(2031, 0, 1));
-    expect((await fs.stat(join(dir, 'k'))).mode & 0o777).toBe(0o600);
+    expect((await fs.stat(fileOf('k'))).mode & 0o777).toBe(0o600);
     const failing = createNodeAdapter({
       dir,
       sync: 'all',
@@ -395,7 +415,7 @@ describe('failures', () => {
     });
     const error = await failing.write('k', encode('second')).catch((e: unknown) => e);
     expect(hasErrorCode(error, ErrorCodes.NO_SPACE)).toBe(true);
-    expect(await fs.readdir(dir)).toEqual(['k']);
+    expect(await entriesOf(dirOf('k'))).toEqual(['k']);
     expect(decode(await adapter.read('k'))).toBe('first');
   });
 
@@ -472,7 +492,7 @@ describe('several processes over one directory', () => {
     expect(await finished).toEqual([0, 0]);
     expect(reads).toBeGreaterThan(0);
     expect(torn).toBe(0);
-    expect(await fs.readdir(dir)).toEqual(['shared']);
+    expect(await entriesOf(dirOf('shared'))).toEqual(['shared']);
   }, 60_000);
 });
 
@@ -485,12 +505,12 @@ describe('session ids stay out of errors', () => {
       fs: faultyFs(
         {},
         {
-          openSync: (path: nodeFs.PathLike) => {
-            throw Object.assign(new Error(`EACCES: permission denied, open '${String(path)}'`), {
+          openSync: failingOpenSync((path) =>
+            Object.assign(new Error(`EACCES: permission denied, open '${path}'`), {
               code: 'EACCES',
-              path: String(path),
-            });
-          },
+              path,
+            }),
+          ),
         },
       ),
     });

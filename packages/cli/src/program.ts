@@ -4,6 +4,7 @@ import { KEYS_VARIABLE } from './backend.js';
 import type { CommandContext, CommonOptions } from './commands/context.js';
 import { list, show, stats } from './commands/inspect.js';
 import { keygen, rekey } from './commands/keys.js';
+import { layout } from './commands/layout.js';
 import { clear, prune, remove } from './commands/remove.js';
 import { exportSessions, importSessions } from './commands/transfer.js';
 import { describeError, ExitCodes } from './errors.js';
@@ -180,6 +181,21 @@ Progress goes to stderr: a bar on a terminal, a line every few seconds otherwise
     .description('print a new random encryption key (32 bytes, base64) for `encryption.keys`')
     .addHelpText('after', examples(['sessionfs keygen']))
     .action(run(keygen));
+
+  withBackend(program.command('layout'))
+    .argument('[layout]', 'flat or sharded: lay the directory out anew')
+    .description(
+      'print how the directory spreads its files (flat, or sharded over 16 subdirectories), or change it. Stop the app first: it keeps the layout it found when it started',
+    )
+    .addHelpText(
+      'after',
+      examples([
+        'sessionfs layout --dir ./sessions',
+        'sessionfs layout sharded --dir ./sessions',
+        'sessionfs layout flat --dir ./sessions   # before going back to a sessionfs without layouts',
+      ]),
+    )
+    .action(run<CommonOptions, [string | undefined]>((context, wanted) => layout(context, wanted)));
 
   withBackend(program.command('import'))
     .argument(

@@ -2,7 +2,7 @@
 // command prints, what it exits with, and that the reading ones change nothing.
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { utimes, writeFile } from 'node:fs/promises';
+import { readdir, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sessionKey } from '@sessionfs/core';
 import { describe, expect, it } from 'vitest';
@@ -309,6 +309,7 @@ describe('the command line itself', () => {
       'import',
       'rekey',
       'keygen',
+      'layout',
     ]) {
       const help = await runCli([command, '--help']);
       expect(help.code, command).toBe(0);
@@ -319,6 +320,38 @@ describe('the command line itself', () => {
     expect(top.stdout).toContain(
       'Exit codes: 0 done, 1 failed, 2 wrong command line, 130 stopped by Ctrl+C.',
     );
+  });
+});
+
+describe('layout', () => {
+  it('prints the layout and changes it with the app stopped; every session stays as it was', async () => {
+    const { dir, store } = await appDirectory();
+    await store.close();
+    // Every session, in order of id: a sharded directory lists them shard by shard.
+    const sessions = async () =>
+      lines((await runCli(['ls', '--json', '--dir', dir])).stdout).sort();
+    const before = await sessions();
+    expect(before).toHaveLength(8);
+    expect((await runCli(['layout', '--dir', dir])).stdout).toBe('flat\n');
+
+    const sharded = await runCli(['layout', 'sharded', '--dir', dir]);
+    expect(sharded.code).toBe(0);
+    // Every file under a session name: seven live sessions, the expired one, the garbage.
+    expect(sharded.stdout).toMatch(/^flat -> sharded: moved 9 session files in \d+\.\d s\n$/);
+    expect((await runCli(['layout', '--dir', dir])).stdout).toBe('sharded\n');
+    expect(await readdir(dir)).toContain('_0');
+    expect(await sessions()).toEqual(before);
+    // A store opened with default options follows the directory's layout.
+    expect(await appStore(dir).get('user-1')).toMatchObject({ user: { id: 1 } });
+
+    const flat = await runCli(['layout', 'flat', '--dir', dir]);
+    expect(flat.stdout).toMatch(/^sharded -> flat: moved 9 session files/);
+    expect(await sessions()).toEqual(before);
+    expect((await readdir(dir)).filter((name) => name.startsWith('_'))).toEqual([]);
+
+    const wrong = await runCli(['layout', 'spiral', '--dir', dir]);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toMatch(/unknown layout "spiral".*flat or sharded/s);
   });
 });
 

@@ -109,5 +109,7 @@ describe('Ctrl+C', () => {
       `skipped ${imported.toLocaleString('en-US')} already in the store, 0 expired, 0 unreadable`,
     ]);
     expect(await store.count()).toBe(20_000);
-  });
+    // Two imports of 20,000 sessions: about 10 s on a quiet 2-core machine, three times
+    // that on a loaded one.
+  }, 90_000);
 });

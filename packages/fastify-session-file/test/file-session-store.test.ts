@@ -180,7 +180,7 @@ describe('new FileStore(directory), as with @itrocks/fastify-file-session-store'
     await set(store, 'Ab-_9', session({ views: 1 }));
     const file = store.sessionFile('Ab-_9');
     expect(dirname(file)).toBe(dir);
-    expect(await readdir(dir)).toEqual([file.slice(dir.length + 1)]);
+    expect((await readdir(dir)).sort()).toEqual(['.sessionfs-layout', file.slice(dir.length + 1)]);
     expect((await stat(dir)).mode & 0o777).toBe(0o700);
     expect((await stat(file)).mode & 0o777).toBe(0o600);
   });
@@ -198,7 +198,25 @@ describe('new FileStore(directory), as with @itrocks/fastify-file-session-store'
       expect((await get(store, id)).args[1]).toMatchObject({ id });
     }
     expect(await readdir(root)).toEqual(['sessions']);
-    expect(await readdir(join(root, 'sessions'))).toHaveLength(7);
+    expect(
+      (await readdir(join(root, 'sessions'))).filter((name) => !name.startsWith('.')),
+    ).toHaveLength(7);
+  });
+
+  it("with layout: 'sharded', spreads files over subdirectories and sessionFile() names each", async () => {
+    const dir = join(root, 'sessions');
+    const store = open({ dir, layout: 'sharded', reapInterval: false });
+    const ids = Array.from({ length: 40 }, (_, index) => `visitor-${index}`);
+    for (const id of ids) await set(store, id, session({ id }));
+    const shards = new Set<string>();
+    for (const id of ids) {
+      const file = store.sessionFile(id);
+      shards.add(dirname(file));
+      expect(dirname(dirname(file))).toBe(dir);
+      expect((await stat(file)).mode & 0o777).toBe(0o600);
+      expect((await get(store, id)).args[1]).toMatchObject({ id });
+    }
+    expect(shards.size).toBeGreaterThan(8);
   });
 
   it('has no sessionFile() for an adapter that is not a directory', () => {

@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import {
   ErrorCodes,
   type SessionStore,
@@ -35,6 +34,7 @@ export class SessionBinding<S extends object> {
   readonly engine: SessionStore<S>;
   /** The session directory (absolute), or `undefined` for an adapter with none. */
   readonly dir: string | undefined;
+  private readonly fileOf: ((key: string) => string) | undefined;
   readonly logger: StoreLogger;
   /** Empty new sessions dropped since the last line about them, and when that was. */
   private droppedSinceReport = 0;
@@ -45,7 +45,12 @@ export class SessionBinding<S extends object> {
     private readonly name: string,
     options: FileSessionStoreOptions | string,
   ) {
-    ({ engine: this.engine, dir: this.dir, logger: this.logger } = openEngine<S>(name, options));
+    ({
+      engine: this.engine,
+      dir: this.dir,
+      fileOf: this.fileOf,
+      logger: this.logger,
+    } = openEngine<S>(name, options));
   }
 
   /**
@@ -102,13 +107,13 @@ export class SessionBinding<S extends object> {
    * `ERR_INVALID_OPTION` when the adapter does not store in a directory.
    */
   sessionFile(id: string): string {
-    if (this.dir === undefined) {
+    if (this.fileOf === undefined) {
       throw new SessionStoreError(
         ErrorCodes.INVALID_OPTION,
         `${this.name}: sessionFile() needs a store over a directory`,
       );
     }
-    return join(this.dir, sessionKey(id));
+    return this.fileOf(sessionKey(id));
   }
 
   /** Stops the reaper and closes the adapter. Idempotent. */

@@ -18,7 +18,7 @@ export type EngineOptions = Omit<SessionStoreOptions, 'adapter'>;
  */
 export interface DirectoryStoreOptions
   extends EngineOptions,
-    Pick<NodeAdapterOptions, 'fsync' | 'fileMode' | 'dirMode' | 'access'> {
+    Pick<NodeAdapterOptions, 'fsync' | 'fileMode' | 'dirMode' | 'access' | 'layout'> {
   /** The session directory, relative to the working directory or absolute. */
   dir: string;
   adapter?: never;
@@ -50,6 +50,8 @@ export interface OpenedEngine<S> {
   readonly engine: SessionStore<S>;
   /** The session directory (absolute), or `undefined` for an adapter with none. */
   readonly dir: string | undefined;
+  /** The file that holds a key, for an adapter over a directory. */
+  readonly fileOf: ((key: string) => string) | undefined;
   readonly logger: StoreLogger;
 }
 
@@ -71,34 +73,34 @@ export function openEngine<S>(
     );
   }
   const logger = resolved.logger ?? stderrLogger;
-  const { adapter, dir } = openAdapter(resolved, logger);
+  const adapter = openAdapter(resolved, logger);
   const engine = createSessionStore<S>({ ...engineOptionsOf(resolved), adapter });
-  return { engine, dir, logger };
+  const { dir, fileOf } = adapter as { dir?: unknown; fileOf?: unknown };
+  return {
+    engine,
+    dir: typeof dir === 'string' ? dir : undefined,
+    fileOf: typeof fileOf === 'function' ? (key) => fileOf.call(adapter, key) : undefined,
+    logger,
+  };
 }
 
-function openAdapter(
-  options: FileSessionStoreOptions,
-  logger: StoreLogger,
-): { adapter: FsAdapter; dir: string | undefined } {
-  if (options.adapter !== undefined) {
-    const { dir } = options.adapter as { dir?: unknown };
-    return { adapter: options.adapter, dir: typeof dir === 'string' ? dir : undefined };
-  }
-  const { dir, fsync, fileMode, dirMode, access } = options as DirectoryStoreOptions;
-  const adapter = createNodeAdapter({
+function openAdapter(options: FileSessionStoreOptions, logger: StoreLogger): FsAdapter {
+  if (options.adapter !== undefined) return options.adapter;
+  const { dir, fsync, fileMode, dirMode, access, layout } = options as DirectoryStoreOptions;
+  return createNodeAdapter({
     dir,
     warn: (message) => logger.warn({}, message),
     ...(fsync === undefined ? {} : { fsync }),
     ...(fileMode === undefined ? {} : { fileMode }),
     ...(dirMode === undefined ? {} : { dirMode }),
     ...(access === undefined ? {} : { access }),
+    ...(layout === undefined ? {} : { layout }),
   });
-  return { adapter, dir: adapter.dir };
 }
 
 /** The options that belong to the engine, without those that chose the adapter. */
 function engineOptionsOf(options: FileSessionStoreOptions): EngineOptions {
-  const { adapter, dir, fsync, fileMode, dirMode, access, ...engine } = options as EngineOptions &
-    Partial<NodeAdapterOptions> & { adapter?: FsAdapter };
+  const { adapter, dir, fsync, fileMode, dirMode, access, layout, ...engine } =
+    options as EngineOptions & Partial<NodeAdapterOptions> & { adapter?: FsAdapter };
   return engine;
 }

@@ -10,7 +10,14 @@ import { createNodeAdapter } from '@sessionfs/adapter-node';
 import { createSessionStore } from '@sessionfs/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unseal } from './fixtures/sealed-session.mjs';
-import { type Child, directoryContents, fixture, spawnNode, waitFor } from './support/children.js';
+import {
+  type Child,
+  directoryContents,
+  fixture,
+  makeSessionDirectory,
+  spawnNode,
+  waitFor,
+} from './support/children.js';
 import { recordingLogger } from './support/logger.js';
 import { collect } from './support/operations.js';
 import { SIZE, testTimeout } from './support/size.js';
@@ -104,114 +111,123 @@ function startWorker(args: string[]) {
 }
 
 describe.each([
-  ['off', '0'],
-  ['shared', '0'],
-  ['off', 'default'],
-  ['shared', 'default'],
-])('four processes over one directory, cache %s, touchAfter %s', (cache, touchAfter) => {
-  const lazy = touchAfter !== '0';
-  it(
-    `${SIZE.concurrency.processes} × ${SIZE.concurrency.operations} random operations: whole records, possible reads, last writes win`,
-    async () => {
-      const dir = join(root, `sessions-${cache}-${touchAfter}`);
-      const base = process.hrtime.bigint();
-      const started = Date.now();
-      const spawnWorker = (worker: number, operations: number) =>
-        startWorker([
-          dir,
-          String(worker),
-          String(operations),
-          cache,
-          IDS.join(','),
-          join(root, `log-${cache}-${touchAfter}-${worker}.jsonl`),
-          String(base),
-          touchAfter,
-        ]);
-      const workers = Array.from({ length: SIZE.concurrency.processes }, (_, worker) =>
-        spawnWorker(worker, SIZE.concurrency.operations),
-      );
-      try {
-        const finished = await waitFor(
-          () => workers.every(({ messages }) => messages.some((message) => message.done)),
-          SIZE.concurrency.budgetMs,
+  ['off', '0', 'flat'],
+  ['shared', '0', 'flat'],
+  ['off', 'default', 'flat'],
+  ['shared', 'default', 'flat'],
+  ['off', '0', 'sharded'],
+  ['shared', 'default', 'sharded'],
+] as const)(
+  'four processes over one directory, cache %s, touchAfter %s, %s layout',
+  (cache, touchAfter, layout) => {
+    const lazy = touchAfter !== '0';
+    it(
+      `${SIZE.concurrency.processes} × ${SIZE.concurrency.operations} random operations: whole records, possible reads, last writes win`,
+      async () => {
+        const dir = join(root, `sessions-${cache}-${touchAfter}-${layout}`);
+        await makeSessionDirectory(dir, layout);
+        const base = process.hrtime.bigint();
+        const started = Date.now();
+        const spawnWorker = (worker: number, operations: number) =>
+          startWorker([
+            dir,
+            String(worker),
+            String(operations),
+            cache,
+            IDS.join(','),
+            join(root, `log-${cache}-${touchAfter}-${layout}-${worker}.jsonl`),
+            String(base),
+            touchAfter,
+          ]);
+        const workers = Array.from({ length: SIZE.concurrency.processes }, (_, worker) =>
+          spawnWorker(worker, SIZE.concurrency.operations),
         );
-        expect(finished, workers.map(({ child }) => child.stderr()).join('\n')).toBe(true);
-        const seconds = ((Date.now() - started) / 1000).toFixed(1);
-        console.log(
-          `concurrency (cache ${cache}): ${workers.length} processes done in ${seconds} s`,
-        );
-
-        const log: LoggedOperation[] = [];
-        for (let worker = 0; worker < workers.length; worker += 1) {
-          const text = await readFile(
-            join(root, `log-${cache}-${touchAfter}-${worker}.jsonl`),
-            'utf8',
+        try {
+          const finished = await waitFor(
+            () => workers.every(({ messages }) => messages.some((message) => message.done)),
+            SIZE.concurrency.budgetMs,
           );
-          log.push(...text.split('\n').map((line) => JSON.parse(line) as LoggedOperation));
-        }
-        expect(log.filter((entry) => entry.error !== undefined)).toEqual([]);
-        expect(log).toHaveLength(SIZE.concurrency.processes * SIZE.concurrency.operations);
-
-        // Every read was possible, given the writes around it.
-        const writesOf = (id: string) =>
-          log.filter((entry) => entry.id === id && (entry.op === 'set' || entry.op === 'destroy'));
-        const impossible = IDS.flatMap((id) => {
-          const writes = writesOf(id);
-          return log
-            .filter((entry) => entry.id === id && entry.op === 'get')
-            .flatMap((read) => {
-              const why = impossibleRead(read, writes, lazy);
-              return why === null ? [] : [`${JSON.stringify(read)}: ${why}`];
-            });
-        });
-        expect(impossible.slice(0, 10)).toEqual([]);
-
-        // Once all stopped, every process, and a fresh one, reads the last write of each id.
-        const fresh = spawnWorker(workers.length, 0);
-        const everyone = [...workers, fresh];
-        expect(await waitFor(() => fresh.messages.some((message) => message.done), 20_000)).toBe(
-          true,
-        );
-        for (const { child } of everyone) child.process.stdin?.write('final\n');
-        const answered = await waitFor(
-          () => everyone.every(({ messages }) => messages.some((message) => message.final)),
-          20_000,
-        );
-        expect(answered).toBe(true);
-        const finals = everyone.map(
-          ({ messages }) => messages.find((message) => message.final)?.final as Final,
-        );
-        const freshFinal = finals[finals.length - 1] as Final;
-        for (const id of IDS) {
-          const candidates = finalCandidates(writesOf(id), lazy);
-          expect(candidates, `${id}: the fresh process reads a last write`).toContainEqual(
-            freshFinal[id],
+          expect(finished, workers.map(({ child }) => child.stderr()).join('\n')).toBe(true);
+          const seconds = ((Date.now() - started) / 1000).toFixed(1);
+          console.log(
+            `concurrency (cache ${cache}): ${workers.length} processes done in ${seconds} s`,
           );
-        }
-        finals.forEach((final, worker) => {
-          expect(final, `process ${worker} agrees with a fresh one`).toEqual(freshFinal);
-        });
-      } finally {
-        for (const { child } of workers) child.process.stdin?.end();
-        await Promise.all(workers.map(({ child }) => child.exited));
-      }
 
-      // Every record on disk decodes; no temp file and nothing set aside.
-      const contents = await directoryContents(dir);
-      expect(contents.temps).toEqual([]);
-      expect(contents.others).toEqual([]);
-      const { logger, warnings, errors } = recordingLogger();
-      const store = createSessionStore({
-        adapter: createNodeAdapter({ dir }),
-        reapInterval: false,
-        logger,
-      });
-      const entries = await collect(store.entries());
-      expect(entries).toHaveLength(contents.sessions.length);
-      for (const [id, session] of entries) expect(unseal(session, id)).not.toHaveProperty('broken');
-      expect([...warnings, ...errors]).toEqual([]);
-      await store.close();
-    },
-    testTimeout(SIZE.concurrency.budgetMs),
-  );
-});
+          const log: LoggedOperation[] = [];
+          for (let worker = 0; worker < workers.length; worker += 1) {
+            const text = await readFile(
+              join(root, `log-${cache}-${touchAfter}-${layout}-${worker}.jsonl`),
+              'utf8',
+            );
+            log.push(...text.split('\n').map((line) => JSON.parse(line) as LoggedOperation));
+          }
+          expect(log.filter((entry) => entry.error !== undefined)).toEqual([]);
+          expect(log).toHaveLength(SIZE.concurrency.processes * SIZE.concurrency.operations);
+
+          // Every read was possible, given the writes around it.
+          const writesOf = (id: string) =>
+            log.filter(
+              (entry) => entry.id === id && (entry.op === 'set' || entry.op === 'destroy'),
+            );
+          const impossible = IDS.flatMap((id) => {
+            const writes = writesOf(id);
+            return log
+              .filter((entry) => entry.id === id && entry.op === 'get')
+              .flatMap((read) => {
+                const why = impossibleRead(read, writes, lazy);
+                return why === null ? [] : [`${JSON.stringify(read)}: ${why}`];
+              });
+          });
+          expect(impossible.slice(0, 10)).toEqual([]);
+
+          // Once all stopped, every process, and a fresh one, reads the last write of each id.
+          const fresh = spawnWorker(workers.length, 0);
+          const everyone = [...workers, fresh];
+          expect(await waitFor(() => fresh.messages.some((message) => message.done), 20_000)).toBe(
+            true,
+          );
+          for (const { child } of everyone) child.process.stdin?.write('final\n');
+          const answered = await waitFor(
+            () => everyone.every(({ messages }) => messages.some((message) => message.final)),
+            20_000,
+          );
+          expect(answered).toBe(true);
+          const finals = everyone.map(
+            ({ messages }) => messages.find((message) => message.final)?.final as Final,
+          );
+          const freshFinal = finals[finals.length - 1] as Final;
+          for (const id of IDS) {
+            const candidates = finalCandidates(writesOf(id), lazy);
+            expect(candidates, `${id}: the fresh process reads a last write`).toContainEqual(
+              freshFinal[id],
+            );
+          }
+          finals.forEach((final, worker) => {
+            expect(final, `process ${worker} agrees with a fresh one`).toEqual(freshFinal);
+          });
+        } finally {
+          for (const { child } of workers) child.process.stdin?.end();
+          await Promise.all(workers.map(({ child }) => child.exited));
+        }
+
+        // Every record on disk decodes; no temp file and nothing set aside.
+        const contents = await directoryContents(dir);
+        expect(contents.temps).toEqual([]);
+        expect(contents.others).toEqual([]);
+        const { logger, warnings, errors } = recordingLogger();
+        const store = createSessionStore({
+          adapter: createNodeAdapter({ dir }),
+          reapInterval: false,
+          logger,
+        });
+        const entries = await collect(store.entries());
+        expect(entries).toHaveLength(contents.sessions.length);
+        for (const [id, session] of entries)
+          expect(unseal(session, id)).not.toHaveProperty('broken');
+        expect([...warnings, ...errors]).toEqual([]);
+        await store.close();
+      },
+      testTimeout(SIZE.concurrency.budgetMs),
+    );
+  },
+);

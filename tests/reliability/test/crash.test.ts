@@ -8,7 +8,13 @@ import { createNodeAdapter } from '@sessionfs/adapter-node';
 import { createSessionStore } from '@sessionfs/core';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { unseal } from './fixtures/sealed-session.mjs';
-import { directoryContents, fixture, spawnNode, waitFor } from './support/children.js';
+import {
+  directoryContents,
+  fixture,
+  makeSessionDirectory,
+  spawnNode,
+  waitFor,
+} from './support/children.js';
 import { recordingLogger } from './support/logger.js';
 import { collect } from './support/operations.js';
 import { SIZE, testTimeout } from './support/size.js';
@@ -84,10 +90,11 @@ async function killOneWriter(dir: string, cycle: number, ids: string[], ledger: 
   expect(ready, `writer ${cycle} never got ready:\n${child.stderr()}`).toBe(true);
 }
 
-it(
-  `survives ${SIZE.crash.kills} SIGKILLs mid-write: whole sessions, no lost write, no leftovers`,
-  async () => {
-    const dir = join(root, 'sessions');
+it.each(['flat', 'sharded'] as const)(
+  `survives ${SIZE.crash.kills} SIGKILLs mid-write (%s directory): whole sessions, no lost write, no leftovers`,
+  async (layout) => {
+    const dir = join(root, `sessions-${layout}`);
+    await makeSessionDirectory(dir, layout);
     const ledger = new Ledger();
     const started = Date.now();
     let kills = 0;
@@ -109,6 +116,8 @@ it(
     // file on disk is a session that decodes.
     const contents = await directoryContents(dir);
     expect(contents.others).toEqual([]);
+    // In the shards of a sharded directory, in the directory itself otherwise.
+    expect(contents.sessions.every((name) => name.includes('/'))).toBe(layout === 'sharded');
     const { logger, warnings, errors, infos } = recordingLogger();
     const store = createSessionStore({
       adapter: createNodeAdapter({ dir }),

@@ -115,6 +115,9 @@ function faultyStore(cache: false | CacheOptions) {
       cache: caching,
       now: clock.now,
       ttl: TTL,
+      // The model moves every expiry at once: lazy moves (touchAfter) have their own tests
+      // (tests/store lazy-expiry, and the concurrency suite here).
+      touchAfter: 0,
       reapInterval: false,
       logger,
     });

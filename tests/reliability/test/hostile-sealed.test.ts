@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createNodeAdapter, type NodeAdapter } from '@sessionfs/adapter-node';
+import { createNodeAdapter, LAYOUT_FILE, type NodeAdapter } from '@sessionfs/adapter-node';
 import { createSessionStore, type SessionStore, sessionKey } from '@sessionfs/core';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -141,7 +141,8 @@ describe('hostile sealed records', () => {
       }
     }
     const left = (await readdir(join(root, 'sessions'))).filter(
-      (name) => !name.startsWith('corrupt.') && name !== '.sessionfs-take.lock',
+      (name) =>
+        !name.startsWith('corrupt.') && name !== '.sessionfs-take.lock' && name !== LAYOUT_FILE,
     );
     expect(left).toEqual([]);
   }, 300_000);

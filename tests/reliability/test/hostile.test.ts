@@ -5,7 +5,7 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createNodeAdapter } from '@sessionfs/adapter-node';
+import { createNodeAdapter, LAYOUT_FILE } from '@sessionfs/adapter-node';
 import {
   createSessionStore,
   ErrorCodes,
@@ -263,9 +263,9 @@ async function setAndReadBack(id: string, session: unknown, readsBack: unknown) 
 async function expectTidyDirectory() {
   expect(await readdir(root)).toEqual(['sessions']);
   // The take lock, which the store holds for a moment after removing an expired record,
-  // is its own bookkeeping.
+  // and the file that records the directory's layout are its own bookkeeping.
   const entries = (await readdir(join(root, 'sessions'), { withFileTypes: true })).filter(
-    (entry) => entry.name !== '.sessionfs-take.lock',
+    (entry) => entry.name !== '.sessionfs-take.lock' && entry.name !== LAYOUT_FILE,
   );
   for (const entry of entries) {
     expect(entry.isFile(), entry.name).toBe(true);

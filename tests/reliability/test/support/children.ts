@@ -1,9 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readdir } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { type DirectoryLayout, relayout } from '@sessionfs/adapter-node';
 
 /** The path of a fixture script in test/fixtures. */
 export function fixture(name: string): string {
@@ -60,17 +62,44 @@ export async function waitFor(condition: () => boolean, timeoutMs: number): Prom
   return true;
 }
 
-/** The take lock a reaper holds for a moment, and files held by a take under way. */
-const BOOKKEEPING = /^\.(sessionfs-take\.lock|.*\.held)$/;
+/**
+ * The take lock a reaper holds for a moment, files held by a take under way, and the file
+ * that says a directory is sharded.
+ */
+const BOOKKEEPING = /^\.(sessionfs-take\.lock|sessionfs-layout|.*\.held)$/;
+/** The subdirectories of a sharded directory. */
+const SHARD = /^_[0-9a-f]{1,2}$/;
 
-/** What a session directory holds, by kind of entry. */
+/**
+ * What a session directory holds, by kind of entry: names in it, or `<shard>/<name>` in
+ * its shards.
+ */
 export async function directoryContents(dir: string) {
-  const names = (await readdir(dir)).sort();
+  const names: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    if (entry.isDirectory() && SHARD.test(entry.name)) {
+      for (const name of await readdir(join(dir, entry.name))) names.push(`${entry.name}/${name}`);
+    } else {
+      names.push(entry.name);
+    }
+  }
+  names.sort();
+  const base = (name: string) => name.slice(name.lastIndexOf('/') + 1);
   return {
-    sessions: names.filter((name) => name.startsWith('s.')),
-    temps: names.filter((name) => name.startsWith('.') && name.endsWith('.tmp')),
-    others: names.filter(
-      (name) => !name.startsWith('s.') && !/^\..*\.tmp$/.test(name) && !BOOKKEEPING.test(name),
-    ),
+    sessions: names.filter((name) => base(name).startsWith('s.')),
+    temps: names.filter((name) => /^\..*\.tmp$/.test(base(name))),
+    others: names.filter((name) => {
+      const file = base(name);
+      return !file.startsWith('s.') && !/^\..*\.tmp$/.test(file) && !BOOKKEEPING.test(file);
+    }),
   };
+}
+
+/**
+ * Makes `dir` a directory laid out as `layout` (see the node adapter's `layout` option):
+ * every process that opens it then follows that layout, whatever its own options.
+ */
+export async function makeSessionDirectory(dir: string, layout: DirectoryLayout): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await relayout({ dir, layout });
 }
