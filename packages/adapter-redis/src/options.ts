@@ -26,4 +26,23 @@ export interface RedisAdapterOptions {
   timeout?: number;
   /** Keys asked of each SCAN call while listing. Default 500. */
   scanCount?: number;
+  /**
+   * Server-assisted client-side caching, for a store with its `cache` on. The adapter
+   * remembers what it read and wrote, Redis reports every write to a session by another
+   * instance (RESP3 invalidation pushes), and the store's check of a cached session
+   * (`stat`) reads nothing from Redis: it waits for the next reply on the connection,
+   * which many such checks share, and which proves that no report of a change was still
+   * on its way. `true` for the defaults. Only for a client the adapter creates (`url`,
+   * `nodes`), which then speaks RESP3. Needs `redis` 5.1 or later. Default off.
+   */
+  clientSideCache?: boolean | ClientSideCacheOptions;
+}
+
+/** Options of the adapter's client-side cache (see `clientSideCache`). */
+export interface ClientSideCacheOptions {
+  /**
+   * Most sessions remembered (a few dozen bytes each); the least recently used go first.
+   * Keep it at least the store's `cache.maxEntries`. Default 10,000.
+   */
+  maxEntries?: number;
 }
