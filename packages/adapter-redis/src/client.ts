@@ -1,4 +1,3 @@
-import calculateSlot from 'cluster-key-slot';
 import { RESP_TYPES } from 'redis';
 
 /**
@@ -45,8 +44,6 @@ interface ServerClient extends RedisClient {
 /** A cluster client: keys live on several masters, and a command goes by its key. */
 interface ClusterClient extends RedisClient {
   readonly masters: unknown[];
-  /** By hash slot: the master that serves it, once the client learned the topology. */
-  readonly slots: ({ master: object } | undefined)[];
   nodeClient(master: unknown): Promise<Scanner>;
   sendCommand(
     firstKey: string,
@@ -74,14 +71,4 @@ export function senderOf(client: RedisClient): Send {
   }
   const server = client as ServerClient;
   return (_, __, args) => server.sendCommand(args, BINARY_REPLIES);
-}
-
-/**
- * The connection over which commands about `redisKey` go, and Redis's reports about it
- * come: the client of a single server, the master of the key's hash slot on a cluster
- * (computed as the client computes it).
- */
-export function connectionOf(client: RedisClient): (redisKey: string) => object {
-  if (!isCluster(client)) return () => client;
-  return (redisKey) => client.slots[calculateSlot(redisKey)]?.master ?? client;
 }

@@ -30,10 +30,10 @@ export interface RedisAdapterOptions {
    * Server-assisted client-side caching, for a store with its `cache` on. The adapter
    * remembers what it read and wrote, Redis reports every write to a session by another
    * instance (RESP3 invalidation pushes), and the store's check of a cached session
-   * (`stat`) reads nothing from Redis: it waits for the next reply on the connection,
-   * which many such checks share, and which proves that no report of a change was still
-   * on its way. `true` for the defaults. Only for a client the adapter creates (`url`,
-   * `nodes`), which then speaks RESP3. Needs `redis` 5.1 or later. Default off.
+   * (`stat`) is answered without a command until Redis reports a change. A write on
+   * another instance is seen once its report arrives (see the README's staleness window).
+   * `true` for the defaults. Only for a client the adapter creates (`url`, `nodes`), which
+   * then speaks RESP3. Needs `redis` 5.1 or later. Default off.
    */
   clientSideCache?: boolean | ClientSideCacheOptions;
 }
@@ -45,4 +45,10 @@ export interface ClientSideCacheOptions {
    * Keep it at least the store's `cache.maxEntries`. Default 10,000.
    */
   maxEntries?: number;
+  /**
+   * How long, in ms, a remembered session is trusted before Redis is asked again. Bounds
+   * how stale a session can be served should the connection stop carrying Redis's reports
+   * without dropping (a network partition the client has not noticed yet). Default 5,000.
+   */
+  ttl?: number;
 }

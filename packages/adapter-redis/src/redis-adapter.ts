@@ -15,7 +15,7 @@ import {
   type WriteOptions,
   type WriteResult,
 } from '@sessionfs/core/adapter';
-import { isCluster, type RedisClient, type Send } from './client.js';
+import { isCluster, type RedisClient, type Send, senderOf } from './client.js';
 import { closeWithin, createOwnedClient } from './connection.js';
 import { Deadlines, InFlight } from './deadlines.js';
 import { ADAPTER } from './errors.js';
@@ -84,11 +84,12 @@ function chooseTracking(options: RedisAdapterOptions, prefix: string): ValueTrac
     // only a client the adapter creates lets it do.
     invalid('option `clientSideCache` needs a client the adapter creates: give `url` or `nodes`');
   }
-  const maxEntries = clientSideCache === true ? 10_000 : (clientSideCache.maxEntries ?? 10_000);
+  const { maxEntries = 10_000, ttl = 5_000 } = clientSideCache === true ? {} : clientSideCache;
   if (!(Number.isInteger(maxEntries) && maxEntries > 0)) {
     invalid('option `clientSideCache.maxEntries` must be a positive integer');
   }
-  return new ClientSideCache(prefix, maxEntries);
+  if (!(ttl > 0)) invalid('option `clientSideCache.ttl` must be a positive number of ms');
+  return new ClientSideCache(prefix, maxEntries, ttl);
 }
 
 function invalid(message: string): never {
@@ -115,7 +116,7 @@ class RedisKeyAdapter implements RedisAdapter {
     private readonly scanCount: number,
     private readonly tracking: ValueTracking,
   ) {
-    this.send = tracking.sendFor(client);
+    this.send = senderOf(client);
     this.deadlines = new Deadlines(timeout);
     if (!client.isOpen) {
       this.connecting = client.connect().then(
@@ -226,16 +227,29 @@ class RedisKeyAdapter implements RedisAdapter {
   }
 
   stat(key: string): Promise<AdapterStat | null> {
-    return this.run('stat', key, (redisKey) => this.tracking.stat(redisKey, this.statFromRedis));
+    // Checked here as `run` does, since a remembered value is answered without it.
+    const recalled = this.closed ? undefined : this.tracking.recall(this.prefix + key);
+    if (recalled === undefined) return this.statFromRedis(key);
+    return recalled.then((stat) => stat ?? this.statFromRedis(key));
   }
 
   /** `stat` by a script that reads the header only: the value never leaves Redis. */
-  private readonly statFromRedis = (redisKey: string): Promise<AdapterStat | null> =>
-    STAT.run(this.send, redisKey).then((reply) => {
-      if (reply === null) return null;
-      const [stored, header] = reply as [number, Buffer];
-      return statOf(stored, header);
-    });
+  private statFromRedis(key: string): Promise<AdapterStat | null> {
+    let token: TrackedValue | undefined;
+    return this.run(
+      'stat',
+      key,
+      (redisKey) => {
+        token = this.tracking.expect(redisKey);
+        return STAT.run(this.send, redisKey);
+      },
+      (reply) => {
+        const stat = reply === null ? null : statOf(...(reply as [number, Buffer]));
+        this.tracking.learn(token, stat?.size ?? 0, stat?.version, stat?.expiresAt);
+        return stat;
+      },
+    );
+  }
 
   touch(key: string, expiresAt: number, options: TouchOptions = {}): Promise<boolean> {
     return this.run(

@@ -2,10 +2,12 @@ import type { AdapterStat } from '@sessionfs/core/adapter';
 
 /**
  * What the adapter knows of the value under one Redis key: nothing yet while the command
- * that will tell is on its way (`stat` undefined), then what its reply said.
+ * that will tell is on its way (`stat` undefined), then what its reply said, and when.
  */
 export class TrackedValue {
   stat: AdapterStat | undefined = undefined;
+  /** `performance.now()` when the reply came. */
+  learnedAt = 0;
 
   constructor(readonly redisKey: string) {}
 }
@@ -15,7 +17,7 @@ export type KnownValue = TrackedValue & { readonly stat: AdapterStat };
 
 /**
  * The values this adapter has seen in replies and that Redis has not since reported
- * changed, by Redis key, bounded in count (least recently used first out).
+ * changed, by Redis key, bounded in count (least recently used first out) and in age.
  *
  * An entry is made when a command about a key goes out, and filled when its reply comes,
  * only if it is still the key's entry then. Anything that drops it meanwhile (Redis
@@ -26,7 +28,11 @@ export type KnownValue = TrackedValue & { readonly stat: AdapterStat };
 export class TrackedKeys {
   private readonly entries = new Map<string, TrackedValue>();
 
-  constructor(private readonly maxEntries: number) {}
+  constructor(
+    private readonly maxEntries: number,
+    /** How long, in ms, a value is known after its reply; then Redis is asked again. */
+    private readonly ttl: number,
+  ) {}
 
   /**
    * Makes a new entry for `redisKey` as a command about it goes out, replacing what was
@@ -55,14 +61,25 @@ export class TrackedKeys {
     expiresAt: number | undefined,
   ): void {
     if (this.entries.get(entry.redisKey) !== entry) return;
-    if (version === undefined) this.entries.delete(entry.redisKey);
-    else entry.stat = { size, version, expiresAt };
+    if (version === undefined) {
+      this.entries.delete(entry.redisKey);
+      return;
+    }
+    entry.stat = { size, version, expiresAt };
+    entry.learnedAt = performance.now();
   }
 
-  /** The value known under `redisKey`, if a reply told it and nothing dropped it since. */
+  /**
+   * The value known under `redisKey`, if a reply told it less than `ttl` ago and nothing
+   * dropped it since.
+   */
   known(redisKey: string): KnownValue | undefined {
     const entry = this.entries.get(redisKey);
     if (entry?.stat === undefined) return undefined;
+    if (performance.now() - entry.learnedAt >= this.ttl) {
+      this.entries.delete(redisKey);
+      return undefined;
+    }
     // Most recently used: last out.
     this.entries.delete(redisKey);
     this.entries.set(redisKey, entry);

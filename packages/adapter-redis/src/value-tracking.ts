@@ -1,17 +1,13 @@
 import type { AdapterStat } from '@sessionfs/core/adapter';
-import { connectionOf, type RedisClient, type Send, senderOf } from './client.js';
 import { invalidationHook } from './invalidations.js';
-import { ReplyBarrier } from './reply-barrier.js';
-import { TrackedKeys, type TrackedValue } from './tracked-keys.js';
+import { type KnownValue, TrackedKeys, type TrackedValue } from './tracked-keys.js';
 
 /**
- * What the adapter remembers of the values it read and wrote, and how it answers `stat`.
- * Chosen once, when the adapter is made: {@link UNTRACKED}, or a {@link ClientSideCache}
- * with the option `clientSideCache`.
+ * What the adapter remembers of the values it read and wrote. Chosen once, when the
+ * adapter is made: {@link UNTRACKED}, or a {@link ClientSideCache} with the option
+ * `clientSideCache`.
  */
 export interface ValueTracking {
-  /** How the adapter sends its commands over `client`. */
-  sendFor(client: RedisClient): Send;
   /**
    * Notes that a command about `redisKey` goes out now; its reply is then given to
    * `learn` with the token this returns.
@@ -29,47 +25,39 @@ export interface ValueTracking {
   ): void;
   /** Drops what is known of `redisKey`, as a command goes out whose outcome is not learned. */
   forget(redisKey: string): void;
-  /** `stat` of `redisKey`: what is known of it if current, else `fromRedis`. */
-  stat(
-    redisKey: string,
-    fromRedis: (redisKey: string) => Promise<AdapterStat | null>,
-  ): Promise<AdapterStat | null>;
+  /**
+   * The `stat` of `redisKey` as remembered, or `undefined` when nothing is: then Redis is
+   * asked. The promise resolves `undefined` too when Redis reported a change meanwhile.
+   */
+  recall(redisKey: string): Promise<AdapterStat | undefined> | undefined;
 }
 
 /** Without `clientSideCache`: nothing remembered, every `stat` asks Redis. */
 export const UNTRACKED: ValueTracking = {
-  sendFor: senderOf,
   expect: () => undefined,
   learn: () => {},
   forget: () => {},
-  stat: (redisKey, fromRedis) => fromRedis(redisKey),
+  recall: () => undefined,
 };
 
 /**
  * The option `clientSideCache`: the adapter remembers the header (version, expiry, size)
  * of every value it read or wrote, and Redis reports every write to a key under the
- * prefix by anyone else (server-assisted client-side caching, `CLIENT TRACKING … BCAST`).
- * A `stat` of a remembered value, the one check by which the store confirms a cached
- * session, then reads nothing: it waits for the next reply over the key's connection
- * ({@link ReplyBarrier}), which proves that no report of a change was still on its way.
+ * prefix by anyone else (server-assisted client-side caching, `CLIENT TRACKING … BCAST`),
+ * which drops it. A `stat` of a remembered value, the one check by which the store
+ * confirms a cached session, is answered without a command.
  */
 export class ClientSideCache implements ValueTracking {
   private readonly keys: TrackedKeys;
   /** Passed to the client as its `clientSideCache` option. */
   readonly hook: object;
-  private barrier: ReplyBarrier | undefined;
 
-  constructor(prefix: string, maxEntries: number) {
-    this.keys = new TrackedKeys(maxEntries);
+  constructor(prefix: string, maxEntries: number, ttl: number) {
+    this.keys = new TrackedKeys(maxEntries, ttl);
     this.hook = invalidationHook(prefix, (redisKey) => {
       if (redisKey === null) this.keys.clear();
       else this.keys.forget(redisKey);
     });
-  }
-
-  sendFor(client: RedisClient): Send {
-    this.barrier = new ReplyBarrier(senderOf(client), connectionOf(client));
-    return this.barrier.send;
   }
 
   expect(redisKey: string): TrackedValue {
@@ -89,28 +77,20 @@ export class ClientSideCache implements ValueTracking {
     this.keys.forget(redisKey);
   }
 
-  stat(
-    redisKey: string,
-    fromRedis: (redisKey: string) => Promise<AdapterStat | null>,
-  ): Promise<AdapterStat | null> {
+  recall(redisKey: string): Promise<AdapterStat | undefined> | undefined {
     const known = this.keys.known(redisKey);
-    if (known === undefined || this.barrier === undefined) return this.ask(redisKey, fromRedis);
-    return this.barrier
-      .afterNextReply(redisKey)
-      .then((answered) =>
-        answered && this.keys.isCurrent(known) ? known.stat : this.ask(redisKey, fromRedis),
-      );
+    if (known === undefined) return undefined;
+    // Answered once the event loop has handled the input that already arrived, which may
+    // hold Redis's report that the value changed: a report that reached this process
+    // before the request did is applied before the answer.
+    return new Promise((resolve) => setImmediate(answer, this.keys, known, resolve));
   }
+}
 
-  /** `stat` from Redis, remembered. */
-  private ask(
-    redisKey: string,
-    fromRedis: (redisKey: string) => Promise<AdapterStat | null>,
-  ): Promise<AdapterStat | null> {
-    const token = this.keys.expect(redisKey);
-    return fromRedis(redisKey).then((stat) => {
-      this.keys.learn(token, stat?.size ?? 0, stat?.version, stat?.expiresAt);
-      return stat;
-    });
-  }
+function answer(
+  keys: TrackedKeys,
+  known: KnownValue,
+  resolve: (stat: AdapterStat | undefined) => void,
+): void {
+  resolve(keys.isCurrent(known) ? known.stat : undefined);
 }
