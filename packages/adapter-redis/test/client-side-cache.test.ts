@@ -10,7 +10,7 @@ import {
 import { RedisServer } from '@sessionfs/test-redis-server';
 import { createClient } from 'redis';
 import { afterAll, expect, it } from 'vitest';
-import { createRedisAdapter, type RedisAdapterOptions } from '../src/index.js';
+import { type ClientSideCacheOptions, createRedisAdapter } from '../src/index.js';
 import { expectEachReadToSeeTheOtherWrite, twoInstances } from './two-instances.js';
 
 const server = await RedisServer.start();
@@ -41,17 +41,19 @@ async function commandsDuring(work: () => Promise<unknown>): Promise<Record<stri
   return ran;
 }
 
-/**
- * A store with its cache on (and `options`), over an adapter with client-side caching
- * (`clientSideCache`), under a prefix of its own that starts with `name`.
- */
+/** An adapter with client-side caching as given, under a fresh prefix that starts with `name`. */
+function cachingAdapter(name: string, clientSideCache: boolean | ClientSideCacheOptions) {
+  const prefix = `${name}-${randomUUID()}:`;
+  return { adapter: createRedisAdapter({ url: server.url, prefix, clientSideCache }), prefix };
+}
+
+/** A store with its cache on (and `options`), over a {@link cachingAdapter}. */
 function cachingStore(
   name: string,
   options: Partial<SessionStoreOptions> = {},
-  clientSideCache: RedisAdapterOptions['clientSideCache'] = true,
+  clientSideCache: boolean | ClientSideCacheOptions = true,
 ) {
-  const prefix = `${name}-${randomUUID()}:`;
-  const adapter = createRedisAdapter({ url: server.url, prefix, clientSideCache });
+  const { adapter, prefix } = cachingAdapter(name, clientSideCache);
   const store = createSessionStore({
     adapter,
     cache: { mode: 'shared' },
@@ -144,11 +146,7 @@ it('forgets what it remembered once the connection is lost: a destroy meanwhile 
 });
 
 it('remembers at most maxEntries sessions, the least recently used going first', async () => {
-  const adapter = createRedisAdapter({
-    url: server.url,
-    prefix: `bounded-${randomUUID()}:`,
-    clientSideCache: { maxEntries: 2 },
-  });
+  const { adapter } = cachingAdapter('bounded', { maxEntries: 2 });
   try {
     for (const key of ['s.a', 's.b', 's.c']) await adapter.write(key, new Uint8Array([1]));
     expect(await commandsDuring(() => adapter.stat('s.c'))).toEqual({});
@@ -160,11 +158,7 @@ it('remembers at most maxEntries sessions, the least recently used going first',
 });
 
 it('asks Redis again about a session remembered for longer than ttl', async () => {
-  const adapter = createRedisAdapter({
-    url: server.url,
-    prefix: `ttl-${randomUUID()}:`,
-    clientSideCache: { ttl: 100 },
-  });
+  const { adapter } = cachingAdapter('ttl', { ttl: 100 });
   try {
     await adapter.write('s.a', new Uint8Array([1]));
     expect(await commandsDuring(() => adapter.stat('s.a'))).toEqual({});
