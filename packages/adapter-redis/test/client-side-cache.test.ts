@@ -145,6 +145,21 @@ it('forgets what it remembered once the connection is lost: a destroy meanwhile 
   }
 });
 
+it('forgets everything once Redis reports that it was flushed', async () => {
+  // Remembered for longer than the test runs: only the report can make it forget.
+  const { store } = cachingStore('flushed', {}, { ttl: 60_000 });
+  try {
+    await store.set('visitor', { views: 1 });
+    expect(await store.get('visitor')).toEqual({ views: 1 });
+    await direct.flushDb();
+    // Redis reports a flush as it runs it, and may send the flusher's reply first: the
+    // report is not always here yet for a read that starts at once.
+    await expect.poll(() => store.get('visitor'), { timeout: 2_000, interval: 10 }).toBeNull();
+  } finally {
+    await store.close();
+  }
+});
+
 it('remembers at most maxEntries sessions, the least recently used going first', async () => {
   const { adapter } = cachingAdapter('bounded', { maxEntries: 2 });
   try {
