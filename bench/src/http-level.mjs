@@ -27,7 +27,7 @@ export const FILE_CONTENDERS = [
   'session-file-store',
   'itrocks',
 ];
-export const REDIS_CONTENDERS = ['sessionfs+redis', 'connect-redis'];
+export const REDIS_CONTENDERS = ['sessionfs+redis', 'sessionfs+redis+csc', 'connect-redis'];
 /** Express 5 + express-session, one contender per store; `--contenders=express` names them all. */
 export const EXPRESS_CONTENDERS = [
   'express:sessionfs',
@@ -74,6 +74,8 @@ const LABELS = {
   'session-file-store': 'session-file-store 1.5.0',
   itrocks: '@itrocks/fastify-file-session-store 0.0.11',
   'sessionfs+redis': 'sessionfs + @sessionfs/adapter-redis',
+  'sessionfs+redis+csc':
+    "sessionfs + @sessionfs/adapter-redis, `cache: { mode: 'shared' }`, `clientSideCache: true`",
   'connect-redis': 'connect-redis 9 (`redis` client)',
   [REDIS_FLOOR]: 'floor: no rules, JSON over the same `redis` client (`GET`, `SET … PXAT`)',
   'express:sessionfs': 'Express: sessionfs (@sessionfs/express-session-file, defaults)',
@@ -88,6 +90,9 @@ const TARGETS = [
   ['whoami', 'sessionfs', 'memory', 0.8],
   ['counter', 'sessionfs+redis', 'connect-redis', 1],
   ['whoami', 'sessionfs+redis', 'connect-redis', 1],
+  // With client-side caching a cached session is confirmed without a read: one command a
+  // changed session, its save.
+  ['counter', 'sessionfs+redis+csc', 'connect-redis', 1.1],
   ['whoami', 'express:sessionfs', 'express:memory', 0.8],
   ['counter', 'express:sessionfs', 'express:bare', 0.9],
   ['counter', 'express:sessionfs', 'express:session-file-store', 1.8],
@@ -106,6 +111,11 @@ const INFO = [
   ['whoami', 'sessionfs+redis', REDIS_FLOOR],
   ['counter', 'connect-redis', REDIS_FLOOR],
   ['whoami', 'connect-redis', REDIS_FLOOR],
+  ['whoami', 'sessionfs+redis+csc', 'connect-redis'],
+  ['counter', 'sessionfs+redis+csc', 'sessionfs+redis'],
+  ['whoami', 'sessionfs+redis+csc', 'sessionfs+redis'],
+  ['counter', 'sessionfs+redis+csc', REDIS_FLOOR],
+  ['whoami', 'sessionfs+redis+csc', REDIS_FLOOR],
   // The floor against session-file-store: what any atomic file store can reach of the
   // targets against it on this machine.
   ['counter', 'bare', 'session-file-store'],

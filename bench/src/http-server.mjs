@@ -8,7 +8,7 @@
 // the server and its store, checks that every stored session decodes (with a fresh store or
 // JSON.parse), sends `{ check }` and exits. Exits at once if the parent goes away.
 import { readdir, readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { createRequire, register } from 'node:module';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { callbackify } from 'node:util';
@@ -26,7 +26,8 @@ const storeName = onExpress ? name.slice('express:'.length) : name;
 const SECRET = 'sessionfs-benchmark-secret-0123456789abcdef';
 const require = createRequire(import.meta.url);
 process.on('disconnect', () => process.exit(1));
-// Only the Redis contenders load the Redis clients.
+// Only the Redis contenders load the Redis clients, all of them the same `redis`.
+if (redisUrl) register('./peer-redis.mjs', import.meta.url);
 const { createRedisAdapter } = redisUrl ? await import('@sessionfs/adapter-redis') : {};
 const { createClient } = redisUrl ? await import('redis') : {};
 
@@ -106,6 +107,13 @@ async function createStore() {
       client.on('error', () => {});
       return new FileSessionStore({ adapter: createRedisAdapter({ client, prefix }) });
     }
+    case 'sessionfs+redis+csc':
+      // Client-side caching needs a client the adapter creates (on the bench's `redis`:
+      // peer-redis.mjs), and confirms the store's cached sessions.
+      return new FileSessionStore({
+        adapter: createRedisAdapter({ url: redisUrl, prefix, clientSideCache: true }),
+        cache: { mode: 'shared' },
+      });
     case 'connect-redis': {
       const { RedisStore } = await import('connect-redis');
       const client = createClient({ url: redisUrl });
@@ -221,16 +229,15 @@ async function check(store) {
     await fresh.close();
     result.failed = corrupt + (result.stored - result.decoded) + Math.abs(length - result.decoded);
   } else if (name.startsWith('sessionfs')) {
-    const names =
-      name === 'sessionfs+redis'
-        ? await withRedisKeys((_, keys) => keys.map((key) => key.slice(prefix.length)))
-        : await readdir(dir);
+    const names = usesRedis(name)
+      ? await withRedisKeys((_, keys) => keys.map((key) => key.slice(prefix.length)))
+      : await readdir(dir);
     result.stored = names.filter((file) => file.startsWith('s.')).length;
     const corrupt = names.filter((file) => file.startsWith('corrupt.')).length;
     result.other = names.length - result.stored - corrupt;
     // A fresh store over the same directory (or Redis prefix): nothing cached, nothing shared.
     const fresh = new FileSessionStore(
-      name === 'sessionfs+redis'
+      usesRedis(name)
         ? { adapter: createRedisAdapter({ url: redisUrl, prefix }), reapInterval: false }
         : {
             dir,

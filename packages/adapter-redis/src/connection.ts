@@ -9,9 +9,14 @@ const reconnectDelay = (attempt: number) => Math.min(attempt * 100, 1_000);
 
 /**
  * The client the adapter creates, and then owns, from the options `url` or `nodes` (with
- * `redisOptions`), not yet connected.
+ * `redisOptions`), not yet connected. With `invalidations` (see `invalidationHook`), it
+ * speaks RESP3, the protocol that carries Redis's invalidation pushes.
  */
-export function createOwnedClient(options: RedisAdapterOptions, timeout: number): RedisClient {
+export function createOwnedClient(
+  options: RedisAdapterOptions,
+  timeout: number,
+  invalidations?: object,
+): RedisClient {
   const clientOptions: RedisClientOptions = {
     // While Redis is down, fail commands at once instead of queueing them to run later,
     // after the store has reported them failed. The client keeps reconnecting in the
@@ -24,14 +29,20 @@ export function createOwnedClient(options: RedisAdapterOptions, timeout: number)
       ...options.redisOptions?.socket,
     } as NonNullable<RedisClientOptions['socket']>,
   };
+  const tracking = invalidations && { RESP: 3 as const, clientSideCache: invalidations };
   let client: RedisClient;
   if (options.nodes) {
     client = createCluster({
       rootNodes: options.nodes.map(({ host, port }) => ({ url: `redis://${host}:${port}` })),
       defaults: clientOptions,
+      ...(tracking as object),
     }) as unknown as RedisClient;
   } else if (options.url) {
-    client = createClient({ ...clientOptions, url: options.url }) as unknown as RedisClient;
+    client = createClient({
+      ...clientOptions,
+      ...(tracking as object),
+      url: options.url,
+    }) as unknown as RedisClient;
   } else {
     throw new SessionStoreError(
       ErrorCodes.INVALID_OPTION,

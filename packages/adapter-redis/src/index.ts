@@ -1,2 +1,2 @@
-export type { RedisAdapterOptions } from './options.js';
+export type { ClientSideCacheOptions, RedisAdapterOptions } from './options.js';
 export { createRedisAdapter, type RedisAdapter } from './redis-adapter.js';

@@ -32,6 +32,8 @@ import {
 import { scanBatches, startingWith } from './listing.js';
 import type { RedisAdapterOptions } from './options.js';
 import { DELETE_IF, REPLACE_IF, STAT, TOUCH } from './scripts.js';
+import type { TrackedValue } from './tracked-keys.js';
+import { ClientSideCache, UNTRACKED, type ValueTracking } from './value-tracking.js';
 
 /** An `FsAdapter` over Redis. */
 export interface RedisAdapter extends FsAdapter {
@@ -55,19 +57,43 @@ export interface RedisAdapter extends FsAdapter {
  */
 export function createRedisAdapter(options: RedisAdapterOptions = {}): RedisAdapter {
   const timeout = options.timeout ?? 2_000;
-  if (!(timeout > 0)) {
-    throw new SessionStoreError(
-      ErrorCodes.INVALID_OPTION,
-      `${ADAPTER}: option \`timeout\` must be a positive number of ms`,
-    );
-  }
+  if (!(timeout > 0)) invalid('option `timeout` must be a positive number of ms');
+  const prefix = options.prefix ?? 'sessionfs:';
+  const tracking = chooseTracking(options, prefix);
   return new RedisKeyAdapter(
-    options.client ?? createOwnedClient(options, timeout),
+    options.client ??
+      createOwnedClient(
+        options,
+        timeout,
+        tracking instanceof ClientSideCache ? tracking.hook : undefined,
+      ),
     options.client === undefined,
-    options.prefix ?? 'sessionfs:',
+    prefix,
     timeout,
     options.scanCount ?? 500,
+    tracking,
   );
+}
+
+/** What the adapter remembers of values, from the option `clientSideCache`. */
+function chooseTracking(options: RedisAdapterOptions, prefix: string): ValueTracking {
+  const { clientSideCache } = options;
+  if (!clientSideCache) return UNTRACKED;
+  if (options.client !== undefined) {
+    // Tracking is turned on in the handshake of every connection the client makes, which
+    // only a client the adapter creates lets it do.
+    invalid('option `clientSideCache` needs a client the adapter creates: give `url` or `nodes`');
+  }
+  const { maxEntries = 10_000, ttl = 5_000 } = clientSideCache === true ? {} : clientSideCache;
+  if (!(Number.isInteger(maxEntries) && maxEntries > 0)) {
+    invalid('option `clientSideCache.maxEntries` must be a positive integer');
+  }
+  if (!(ttl > 0)) invalid('option `clientSideCache.ttl` must be a positive number of ms');
+  return new ClientSideCache(prefix, maxEntries, ttl);
+}
+
+function invalid(message: string): never {
+  throw new SessionStoreError(ErrorCodes.INVALID_OPTION, `${ADAPTER}: ${message}`);
 }
 
 class RedisKeyAdapter implements RedisAdapter {
@@ -88,6 +114,7 @@ class RedisKeyAdapter implements RedisAdapter {
     readonly prefix: string,
     private readonly timeout: number,
     private readonly scanCount: number,
+    private readonly tracking: ValueTracking,
   ) {
     this.send = senderOf(client);
     this.deadlines = new Deadlines(timeout);
@@ -104,20 +131,27 @@ class RedisKeyAdapter implements RedisAdapter {
 
   read(key: string, options: ReadOptions = {}): Promise<StoredValue | null> {
     const { maxBytes } = options;
+    let token: TrackedValue | undefined;
     return this.run(
       'read',
       key,
-      (redisKey) =>
+      (redisKey) => {
+        token = this.tracking.expect(redisKey);
         // One command: the header holds the version and the expiry. GETRANGE bounds what
         // travels: one byte past the limit tells "too large".
-        this.send(
+        return this.send(
           redisKey,
           true,
           maxBytes === undefined
             ? ['GET', redisKey]
             : ['GETRANGE', redisKey, '0', String(HEADER_BYTES + maxBytes)],
-        ),
-      (stored) => storedValue(key, stored as Buffer | null, maxBytes),
+        );
+      },
+      (stored) => {
+        const value = storedValue(key, stored as Buffer | null, maxBytes);
+        this.tracking.learn(token, value?.size ?? 0, value?.version, value?.expiresAt);
+        return value;
+      },
     );
   }
 
@@ -161,15 +195,17 @@ class RedisKeyAdapter implements RedisAdapter {
     return this.run(
       'delete',
       key,
-      (redisKey) =>
-        ifVersion === undefined && ifExpiredAt === undefined
+      (redisKey) => {
+        this.tracking.forget(redisKey);
+        return ifVersion === undefined && ifExpiredAt === undefined
           ? this.send(redisKey, false, ['DEL', redisKey])
           : DELETE_IF.run(
               this.send,
               redisKey,
               ifVersion === undefined ? '' : Buffer.from(ifVersion, 'hex'),
               ifExpiredAt === undefined ? '' : String(ifExpiredAt),
-            ),
+            );
+      },
       (deleted) => Number(deleted) === 1,
     );
   }
@@ -191,14 +227,26 @@ class RedisKeyAdapter implements RedisAdapter {
   }
 
   stat(key: string): Promise<AdapterStat | null> {
+    // Checked here as `run` does, since a remembered value is answered without it.
+    const recalled = this.closed ? undefined : this.tracking.recall(this.prefix + key);
+    if (recalled === undefined) return this.statFromRedis(key);
+    return recalled.then((stat) => stat ?? this.statFromRedis(key));
+  }
+
+  /** `stat` by a script that reads the header only: the value never leaves Redis. */
+  private statFromRedis(key: string): Promise<AdapterStat | null> {
+    let token: TrackedValue | undefined;
     return this.run(
       'stat',
       key,
-      (redisKey) => STAT.run(this.send, redisKey),
+      (redisKey) => {
+        token = this.tracking.expect(redisKey);
+        return STAT.run(this.send, redisKey);
+      },
       (reply) => {
-        if (reply === null) return null;
-        const [stored, header] = reply as [number, Buffer];
-        return statOf(stored, header);
+        const stat = reply === null ? null : statOf(...(reply as [number, Buffer]));
+        this.tracking.learn(token, stat?.size ?? 0, stat?.version, stat?.expiresAt);
+        return stat;
       },
     );
   }
@@ -208,6 +256,8 @@ class RedisKeyAdapter implements RedisAdapter {
       'touch',
       key,
       (redisKey) => {
+        // What was known of its expiry no longer holds (nor of the value, for a past one).
+        this.tracking.forget(redisKey);
         const at = redisTime(expiresAt);
         const tag = options.ifVersion === undefined ? '' : Buffer.from(options.ifVersion, 'hex');
         const liveAt = options.ifLiveAt === undefined ? '' : String(options.ifLiveAt);
@@ -222,6 +272,8 @@ class RedisKeyAdapter implements RedisAdapter {
     return this.run('move', from, async (source) => {
       assertValidKey(to);
       const target = this.prefix + to;
+      this.tracking.forget(source);
+      this.tracking.forget(target);
       if (!isCluster(this.client) && ifVersion === undefined) {
         try {
           await this.send(source, false, ['RENAME', source, target]);
@@ -296,17 +348,25 @@ class RedisKeyAdapter implements RedisAdapter {
     toResult: (reply: R, version: string) => T,
   ): Promise<T> {
     let version = '';
+    let at: number | undefined;
+    let token: TrackedValue | undefined;
     return this.run(
       'write',
       key,
       (redisKey) => {
-        const at = expiresAt === undefined ? undefined : redisTime(expiresAt);
+        at = expiresAt === undefined ? undefined : redisTime(expiresAt);
         const value = Buffer.allocUnsafe(HEADER_BYTES + data.byteLength);
         version = writeHeader(value, at);
         value.set(data, HEADER_BYTES);
+        token = this.tracking.expect(redisKey);
         return command(redisKey, { value, expiresAt: at });
       },
-      (reply) => toResult(reply, version),
+      (reply) => {
+        const result = toResult(reply, version);
+        // Nothing written (a replace of a version no longer there): nothing known.
+        this.tracking.learn(token, data.byteLength, result === null ? undefined : version, at);
+        return result;
+      },
     );
   }
 

@@ -10,3 +10,9 @@ afterAll(() => server.destroy());
 runAdapterSuite('redis', {
   create: () => createRedisAdapter({ url: server.url, prefix: `t-${randomUUID()}:` }),
 });
+
+// What the adapter remembers of its own reads and writes must never show in what it reports.
+runAdapterSuite('redis, clientSideCache', {
+  create: () =>
+    createRedisAdapter({ url: server.url, prefix: `t-${randomUUID()}:`, clientSideCache: true }),
+});

@@ -1,0 +1,96 @@
+import type { AdapterStat } from '@sessionfs/core/adapter';
+import { invalidationHook } from './invalidations.js';
+import { type KnownValue, TrackedKeys, type TrackedValue } from './tracked-keys.js';
+
+/**
+ * What the adapter remembers of the values it read and wrote. Chosen once, when the
+ * adapter is made: {@link UNTRACKED}, or a {@link ClientSideCache} with the option
+ * `clientSideCache`.
+ */
+export interface ValueTracking {
+  /**
+   * Notes that a command about `redisKey` goes out now; its reply is then given to
+   * `learn` with the token this returns.
+   */
+  expect(redisKey: string): TrackedValue | undefined;
+  /**
+   * Notes what a reply said Redis holds (see {@link TrackedKeys.learn}); `token` from
+   * `expect` when the command went out.
+   */
+  learn(
+    token: TrackedValue | undefined,
+    size: number,
+    version: string | undefined,
+    expiresAt: number | undefined,
+  ): void;
+  /** Drops what is known of `redisKey`, as a command goes out whose outcome is not learned. */
+  forget(redisKey: string): void;
+  /**
+   * The `stat` of `redisKey` as remembered, or `undefined` when nothing is: then Redis is
+   * asked. The promise resolves `undefined` too when Redis reported a change meanwhile.
+   */
+  recall(redisKey: string): Promise<AdapterStat | undefined> | undefined;
+}
+
+/** Without `clientSideCache`: nothing remembered, every `stat` asks Redis. */
+export const UNTRACKED: ValueTracking = {
+  expect: () => undefined,
+  learn: () => {},
+  forget: () => {},
+  recall: () => undefined,
+};
+
+/**
+ * The option `clientSideCache`: the adapter remembers the header (version, expiry, size)
+ * of every value it read or wrote, and Redis reports every write to a key under the
+ * prefix by anyone else (server-assisted client-side caching, `CLIENT TRACKING … BCAST`),
+ * which drops it. A `stat` of a remembered value, the one check by which the store
+ * confirms a cached session, is answered without a command.
+ */
+export class ClientSideCache implements ValueTracking {
+  private readonly keys: TrackedKeys;
+  /** Passed to the client as its `clientSideCache` option. */
+  readonly hook: object;
+
+  constructor(prefix: string, maxEntries: number, ttl: number) {
+    this.keys = new TrackedKeys(maxEntries, ttl);
+    this.hook = invalidationHook(prefix, (redisKey) => {
+      if (redisKey === null) this.keys.clear();
+      else this.keys.forget(redisKey);
+    });
+  }
+
+  expect(redisKey: string): TrackedValue {
+    return this.keys.expect(redisKey);
+  }
+
+  learn(
+    token: TrackedValue | undefined,
+    size: number,
+    version: string | undefined,
+    expiresAt: number | undefined,
+  ): void {
+    if (token !== undefined) this.keys.learn(token, size, version, expiresAt);
+  }
+
+  forget(redisKey: string): void {
+    this.keys.forget(redisKey);
+  }
+
+  recall(redisKey: string): Promise<AdapterStat | undefined> | undefined {
+    const known = this.keys.known(redisKey);
+    if (known === undefined) return undefined;
+    // Answered once the event loop has handled the input that already arrived, which may
+    // hold Redis's report that the value changed: a report that reached this process
+    // before the request did is applied before the answer.
+    return new Promise((resolve) => setImmediate(answer, this.keys, known, resolve));
+  }
+}
+
+function answer(
+  keys: TrackedKeys,
+  known: KnownValue,
+  resolve: (stat: AdapterStat | undefined) => void,
+): void {
+  resolve(keys.isCurrent(known) ? known.stat : undefined);
+}
