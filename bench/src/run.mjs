@@ -5,11 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cliSection, FLOOR_VARIANTS } from './cli.mjs';
-import { contenderNames, httpLevel } from './http-level.mjs';
+import { contenderNames, httpLevel, httpTargets } from './http-level.mjs';
 import { memory } from './memory.mjs';
 import { rekeySection } from './rekey.mjs';
 import { scale } from './scale.mjs';
 import { storeLevel } from './store-level.mjs';
+import { reaperTargetRow, targetsTable } from './targets.mjs';
 import { machine, table, versionOf } from './util.mjs';
 
 const quick = process.argv.includes('--quick');
@@ -66,6 +67,8 @@ const started = Date.now();
 const root = await mkdtemp(join(process.env.BENCH_DIR ?? tmpdir(), 'sessionfs-bench-'));
 
 const sections = [];
+let http;
+let big;
 const wanted = (name) => !only || only.includes(name);
 try {
   const info = machine();
@@ -98,7 +101,7 @@ try {
   }
 
   if (wanted('http')) {
-    const http = await httpLevel({
+    http = await httpLevel({
       root,
       quick,
       log,
@@ -109,7 +112,7 @@ try {
   }
 
   if (wanted('scale')) {
-    const big = await scale({
+    big = await scale({
       root,
       count: quick ? 50_000 : 1_000_000,
       rounds: quick ? 2 : 3,
@@ -140,6 +143,11 @@ try {
       log,
     });
     sections.push(commands.markdown);
+  }
+  if (http || big) {
+    sections.push(
+      targetsTable([...httpTargets(http?.results.perRound ?? []), reaperTargetRow(big?.results)]),
+    );
   }
 } finally {
   await rm(root, { recursive: true, force: true });
