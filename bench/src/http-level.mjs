@@ -10,6 +10,7 @@ import { mkdir } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { barChart } from './chart.mjs';
 import { compare, floorCell, times } from './http-ratios.mjs';
 import { HTTP_TARGETS, httpTargetRows } from './targets.mjs';
 import { fmt, median, table, versionOf } from './util.mjs';
@@ -310,7 +311,7 @@ export async function httpLevel({
     await redis?.destroy();
   }
   load1.push(loadavg()[0]);
-  return report({ perRound, names, load, rounds, load1 });
+  return httpReport({ perRound, names, load, rounds, load1 });
 }
 
 /** A contender's label up to its parenthesis, for ratio rows and the chart. */
@@ -319,14 +320,57 @@ const shortLabel = (name) => LABELS[name]?.split(' (')[0] ?? name;
 /** The targets table's HTTP rows (targets.mjs) from the rounds' measurements, `[]` for none. */
 export const httpTargets = (perRound) => httpTargetRows(perRound, floorOf, shortLabel);
 
+/**
+ * The SVG chart of the median req/s of `names`, per route: a group per kind (the Fastify file
+ * stores, Redis, Express), each with its floor marked on every other contender's bars.
+ */
+function chartOf({ contenders, names, rounds, load }) {
+  const kinds = [
+    ['Fastify: file stores and MemoryStore', (name) => !usesRedis(name) && !isExpress(name)],
+    ['Fastify: Redis stores', usesRedis],
+    ['Express: file stores and MemoryStore', isExpress],
+  ];
+  const rpsOf = (name) => ({
+    counter: contenders[name].counter.rps,
+    whoami: contenders[name].whoami.rps,
+  });
+  const groups = kinds
+    .map(([title, inKind]) => {
+      const members = names.filter(inKind);
+      const floor = members.find((name) => floorOf(name) === name);
+      return {
+        title,
+        floor: floor && { label: shortLabel(floor).replaceAll('`', ''), rps: rpsOf(floor) },
+        contenders: members.map((name) => ({
+          label: `${shortLabel(name).replaceAll('`', '')}${name === floor ? ' (floor)' : ''}`,
+          rps: rpsOf(name),
+          isFloor: name === floor,
+        })),
+      };
+    })
+    .filter((group) => group.contenders.length);
+  return barChart({
+    title: 'HTTP level: requests per second per store',
+    description: `Median of ${rounds} rounds of ${load.seconds} s per route, ${load.connections} connections; dashed: the group's floor.`,
+    routes: [
+      { key: 'counter', label: 'GET /counter (writes)' },
+      { key: 'whoami', label: 'GET /whoami (reads)' },
+    ],
+    groups,
+  });
+}
+
 /** Versions behind the Redis rows: redis-server, and the clients of both contenders. */
 function redisVersions() {
   const server = /v=([\d.]+)/.exec(execFileSync('redis-server', ['--version']).toString())?.[1];
   return `redis-server ${server}; connect-redis ${versionOf('connect-redis')} and @sessionfs/adapter-redis, both over redis ${versionOf('redis')}`;
 }
 
-/** Tables and plain numbers from the rounds' measurements. */
-function report({ perRound, names, load, rounds, load1 }) {
+/**
+ * Tables, plain numbers and the chart from the rounds' measurements: `perRound[i][name]` is
+ * `{ routes: { [route]: { rps, p99, errors, non2xx } }, check, stderr }`.
+ */
+export function httpReport({ perRound, names, load, rounds, load1 }) {
   const contenders = {};
   for (const name of names) {
     const runs = perRound.map((r) => r[name]);
@@ -463,5 +507,6 @@ function report({ perRound, names, load, rounds, load1 }) {
       perRound,
       clean: problems.length === 0,
     },
+    chart: chartOf({ contenders, names, rounds, load }),
   };
 }

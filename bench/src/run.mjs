@@ -66,6 +66,8 @@ const log = (message) =>
 const started = Date.now();
 const root = await mkdtemp(join(process.env.BENCH_DIR ?? tmpdir(), 'sessionfs-bench-'));
 
+// A section is markdown, or a function of the chart's file name (the chart sits beside each
+// markdown file under the same name, so the link differs between them).
 const sections = [];
 let http;
 let big;
@@ -109,6 +111,10 @@ try {
       ...(httpRounds > 0 ? { rounds: httpRounds } : {}),
     });
     sections.push(http.markdown);
+    sections.push(
+      (chartFile) =>
+        `![HTTP level: requests per second per store and route, floors marked](${chartFile})`,
+    );
   }
 
   if (wanted('scale')) {
@@ -156,13 +162,18 @@ try {
 sections.push(
   `_Ran in ${Math.round((Date.now() - started) / 1000)} s: \`${['pnpm bench', ...process.argv.slice(2)].join(' ')}\`._`,
 );
-const markdown = `${sections.join('\n\n')}\n`;
-console.log(markdown);
 const results = fileURLToPath(new URL('../results/', import.meta.url));
 await mkdir(results, { recursive: true });
 // A run of some sections or contenders only is kept apart: it never becomes the latest run.
 const kind = `${quick ? 'quick' : 'full'}${only || contenders ? '-partial' : ''}`;
-const file = join(results, `${kind}-${new Date().toISOString().replace(/[:.]/g, '-')}.md`);
-await writeFile(file, markdown);
-if (!only && !contenders) await writeFile(join(results, `latest-${kind}.md`), markdown);
-log(`saved ${file}`);
+/** Writes the markdown as `<name>.md`, and the chart, if the run drew one, as `<name>.svg`. */
+const save = async (name) => {
+  const markdown = `${sections.map((section) => (typeof section === 'function' ? section(`${name}.svg`) : section)).join('\n\n')}\n`;
+  await writeFile(join(results, `${name}.md`), markdown);
+  if (http) await writeFile(join(results, `${name}.svg`), http.chart);
+  return markdown;
+};
+const name = `${kind}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+console.log(await save(name));
+if (!only && !contenders) await save(`latest-${kind}`);
+log(`saved ${join(results, name)}.md${http ? ' and .svg' : ''}`);
