@@ -10,6 +10,9 @@ import { mkdir } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { barChart } from './chart.mjs';
+import { compare, floorCell, times } from './http-ratios.mjs';
+import { HTTP_TARGETS, httpTargetRows } from './targets.mjs';
 import { fmt, median, table, versionOf } from './util.mjs';
 
 const script = (name) => fileURLToPath(new URL(name, import.meta.url));
@@ -36,15 +39,25 @@ export const EXPRESS_CONTENDERS = [
   'express:bare',
 ];
 /**
- * A reference, not a product, run only when named (`--contenders=…,redis-floor`): the
- * least any store over Redis can do per request, JSON and one `GET` and one `SET` on the
- * same client, without a single rule. How far a contender is from it is what its rules cost.
+ * A reference, not a product: the least any store over Redis can do per request, JSON and
+ * one `GET` and one `SET` on the same client, without a single rule. How far a contender is
+ * from it is what its rules cost.
  */
 export const REDIS_FLOOR = 'redis-floor';
 /** Whether the contender `name` stores in Redis. */
 export const usesRedis = (name) => REDIS_CONTENDERS.includes(name) || name === REDIS_FLOOR;
 /** Whether the contender `name` runs on Express (and express-session) rather than Fastify. */
 export const isExpress = (name) => name.startsWith('express:');
+/**
+ * The floor of the contender `name`'s kind, a store with no rules on the same medium and
+ * server: `redis-floor` over Redis, else the bare file store of its server (Fastify or
+ * Express); MemoryStore too is measured against the file floor, so the ceiling and the floor
+ * read side by side. A floor's floor is itself.
+ */
+export const floorOf = (name) => {
+  if (usesRedis(name)) return REDIS_FLOOR;
+  return isExpress(name) ? 'express:bare' : 'bare';
+};
 /** Whether the contender `name` keeps its sessions in the server's memory. */
 export const inMemory = (name) => name === 'memory' || name === 'express:memory';
 const KNOWN = [...FILE_CONTENDERS, ...REDIS_CONTENDERS, REDIS_FLOOR, ...EXPRESS_CONTENDERS];
@@ -77,22 +90,17 @@ const LABELS = {
   'sessionfs+redis+csc':
     "sessionfs + @sessionfs/adapter-redis, `cache: { mode: 'shared' }`, `clientSideCache: true`",
   'connect-redis': 'connect-redis 9 (`redis` client)',
-  [REDIS_FLOOR]: 'floor: no rules, JSON over the same `redis` client (`GET`, `SET … PXAT`)',
+  [REDIS_FLOOR]: 'redis-floor (no rules: JSON over the same `redis` client, `GET`, `SET … PXAT`)',
   'express:sessionfs': 'Express: sessionfs (@sessionfs/express-session-file, defaults)',
   'express:memory': "Express: MemoryStore (express-session's, the ceiling)",
   'express:session-file-store': 'Express: session-file-store 1.5.0',
   'express:bare': 'Express: bare file store (temp + rename; touch writes it again)',
 };
-// [route, contender, compared with, floor]: ratios of req/s within a round, median.
+// [route, contender, compared with, least ratio]: ratios of req/s within a round, median.
+// The targets table's (targets.mjs) come first; a figure has one target.
 const TARGETS = [
+  ...HTTP_TARGETS.map(({ route, contender, versus, target }) => [route, contender, versus, target]),
   ['counter', 'sessionfs', 'memory', 0.5],
-  ['counter', 'sessionfs', 'session-file-store', 3],
-  ['whoami', 'sessionfs', 'memory', 0.8],
-  ['counter', 'sessionfs+redis', 'connect-redis', 1],
-  ['whoami', 'sessionfs+redis', 'connect-redis', 1],
-  // With client-side caching a cached session is confirmed without a read: one command a
-  // changed session, its save.
-  ['counter', 'sessionfs+redis+csc', 'connect-redis', 1.1],
   ['whoami', 'express:sessionfs', 'express:memory', 0.8],
   ['counter', 'express:sessionfs', 'express:bare', 0.9],
   ['counter', 'express:sessionfs', 'express:session-file-store', 1.8],
@@ -100,28 +108,20 @@ const TARGETS = [
   ['counter', 'sessionfs+encryption', 'sessionfs', 0.9],
   ['whoami', 'sessionfs+encryption', 'sessionfs', 0.9],
 ];
-// Shown for information: the cached variant against the same, and sessionfs against the floor.
+// Shown for information: the cached variant against the same, and the rest of sessionfs
+// against its peers (each ratio row also gives both sides against their floors).
 const INFO = [
   ['counter', 'sessionfs+cache', 'memory'],
   ['counter', 'sessionfs+cache', 'session-file-store'],
   ['whoami', 'sessionfs+cache', 'memory'],
-  ['counter', 'sessionfs', 'bare'],
-  ['whoami', 'sessionfs', 'bare'],
-  ['counter', 'sessionfs+redis', REDIS_FLOOR],
-  ['whoami', 'sessionfs+redis', REDIS_FLOOR],
-  ['counter', 'connect-redis', REDIS_FLOOR],
-  ['whoami', 'connect-redis', REDIS_FLOOR],
   ['whoami', 'sessionfs+redis+csc', 'connect-redis'],
   ['counter', 'sessionfs+redis+csc', 'sessionfs+redis'],
   ['whoami', 'sessionfs+redis+csc', 'sessionfs+redis'],
-  ['counter', 'sessionfs+redis+csc', REDIS_FLOOR],
-  ['whoami', 'sessionfs+redis+csc', REDIS_FLOOR],
   // The floor against session-file-store: what any atomic file store can reach of the
   // targets against it on this machine.
   ['counter', 'bare', 'session-file-store'],
   ['counter', 'express:bare', 'express:session-file-store'],
   ['counter', 'express:sessionfs', 'express:memory'],
-  ['whoami', 'express:sessionfs', 'express:bare'],
   ['whoami', 'express:sessionfs', 'express:session-file-store'],
   // Across the groups: the same store under Express and under Fastify.
   ['counter', 'express:sessionfs', 'sessionfs'],
@@ -249,7 +249,7 @@ export async function httpLevel({
   root,
   quick,
   log,
-  names = [...FILE_CONTENDERS, ...REDIS_CONTENDERS, ...EXPRESS_CONTENDERS],
+  names = KNOWN,
   rounds = quick ? 2 : 3,
   seconds = quick ? 1.5 : 10,
   warmup = quick ? 0.5 : 2,
@@ -316,7 +316,53 @@ export async function httpLevel({
     await redis?.destroy();
   }
   load1.push(loadavg()[0]);
-  return report({ perRound, names, load, rounds, load1 });
+  return httpReport({ perRound, names, load, rounds, load1 });
+}
+
+/** A contender's label up to its parenthesis, for ratio rows and the chart. */
+const shortLabel = (name) => LABELS[name]?.split(' (')[0] ?? name;
+
+/** The targets table's HTTP rows (targets.mjs) from the rounds' measurements, `[]` for none. */
+export const httpTargets = (perRound) => httpTargetRows(perRound, floorOf, shortLabel);
+
+/**
+ * The SVG chart of the median req/s of `names`, per route: a group per kind (the Fastify file
+ * stores, Redis, Express), each with its floor marked on every other contender's bars.
+ */
+function chartOf({ contenders, names, rounds, load }) {
+  const kinds = [
+    ['Fastify: file stores and MemoryStore', (name) => !usesRedis(name) && !isExpress(name)],
+    ['Fastify: Redis stores', usesRedis],
+    ['Express: file stores and MemoryStore', isExpress],
+  ];
+  const rpsOf = (name) => ({
+    counter: contenders[name].counter.rps,
+    whoami: contenders[name].whoami.rps,
+  });
+  const groups = kinds
+    .map(([title, inKind]) => {
+      const members = names.filter(inKind);
+      const floor = members.find((name) => floorOf(name) === name);
+      return {
+        title,
+        floor: floor && { label: shortLabel(floor).replaceAll('`', ''), rps: rpsOf(floor) },
+        contenders: members.map((name) => ({
+          label: `${shortLabel(name).replaceAll('`', '')}${name === floor ? ' (floor)' : ''}`,
+          rps: rpsOf(name),
+          isFloor: name === floor,
+        })),
+      };
+    })
+    .filter((group) => group.contenders.length);
+  return barChart({
+    title: 'HTTP level: requests per second per store',
+    description: `Median of ${rounds} rounds of ${load.seconds} s per route, ${load.connections} connections; dashed: the group's floor.`,
+    routes: [
+      { key: 'counter', label: 'GET /counter (writes)' },
+      { key: 'whoami', label: 'GET /whoami (reads)' },
+    ],
+    groups,
+  });
 }
 
 /** Versions behind the Redis rows: redis-server, and the clients of both contenders. */
@@ -325,8 +371,11 @@ function redisVersions() {
   return `redis-server ${server}; connect-redis ${versionOf('connect-redis')} and @sessionfs/adapter-redis, both over redis ${versionOf('redis')}`;
 }
 
-/** Tables and plain numbers from the rounds' measurements. */
-function report({ perRound, names, load, rounds, load1 }) {
+/**
+ * Tables, plain numbers and the chart from the rounds' measurements: `perRound[i][name]` is
+ * `{ routes: { [route]: { rps, p99, errors, non2xx } }, check, stderr }`.
+ */
+export function httpReport({ perRound, names, load, rounds, load1 }) {
   const contenders = {};
   for (const name of names) {
     const runs = perRound.map((r) => r[name]);
@@ -348,13 +397,12 @@ function report({ perRound, names, load, rounds, load1 }) {
     entry.failedDecodes = sum(runs.map((run) => run.check.failed));
     contenders[name] = entry;
   }
-  const ratioIn = (route, a, b) =>
-    median(perRound.map((r) => r[a].routes[route].rps / r[b].routes[route].rps));
   const ratios = [...TARGETS, ...INFO]
     .filter(([, a, b]) => names.includes(a) && names.includes(b))
     .map(([route, contender, versus, target]) => {
-      const ratio = ratioIn(route, contender, versus);
-      return { route, contender, versus, ratio, target, met: target ? ratio >= target : undefined };
+      const compared = compare(perRound, { route, contender, versus }, floorOf);
+      const met = target ? compared.ratio >= target : undefined;
+      return { ...compared, target, met };
     });
 
   const header = [
@@ -433,26 +481,37 @@ function report({ perRound, names, load, rounds, load1 }) {
       : `Correctness: every run ended with 0 errors, 0 non-2xx, every stored session decoding (${names.some(inMemory) ? 'MemoryStore aside: nothing on disk' : 'all contenders'}), and the ${fmt(load.pool)} logged-in sessions, no more, still there.`,
   );
   if (ratios.length) {
-    const label = (name) => LABELS[name]?.split(' (')[0] ?? name;
+    const toFloor = (r, name) => floorCell(r.floors.find((side) => side.name === name));
     const across = ratios.some((r) => isExpress(r.contender) !== isExpress(r.versus));
     sections.push(
       `### HTTP level: ratios of req/s (within a round, median of ${rounds})\n\n${
         across
           ? '_An Express contender against a Fastify one compares two groups of the same round, run one after the other, not interleaved._\n\n'
           : ''
-      }${table(
-        ['route', 'ratio', 'measured', 'target'],
+      }_Beside each ratio, each side against the floor of its kind, within rounds as well: the bare file store for the file stores and MemoryStore, the no-rules Redis floor for the Redis stores, the Express bare store for the Express ones._\n\n${table(
+        ['route', 'ratio', 'measured', 'target', 'contender / floor', 'peer / floor'],
         ratios.map((r) => [
           r.route === 'counter' ? 'counter' : 'who am I',
-          `${label(r.contender)} / ${label(r.versus)}`,
-          Number.isFinite(r.ratio) ? `${r.ratio.toFixed(2)}x` : 'n/a',
+          `${shortLabel(r.contender)} / ${shortLabel(r.versus)}`,
+          times(r.ratio),
           r.target ? `≥ ${r.target}x: ${r.met ? 'met' : '**NOT met**'}` : '(information)',
+          toFloor(r, r.contender),
+          toFloor(r, r.versus),
         ]),
       )}`,
     );
   }
   return {
     markdown: sections.join('\n\n'),
-    results: { rounds, ...load, load1, contenders, ratios, clean: problems.length === 0 },
+    results: {
+      rounds,
+      ...load,
+      load1,
+      contenders,
+      ratios,
+      perRound,
+      clean: problems.length === 0,
+    },
+    chart: chartOf({ contenders, names, rounds, load }),
   };
 }

@@ -5,11 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cliSection, FLOOR_VARIANTS } from './cli.mjs';
-import { contenderNames, httpLevel } from './http-level.mjs';
+import { contenderNames, httpLevel, httpTargets } from './http-level.mjs';
 import { memory } from './memory.mjs';
 import { rekeySection } from './rekey.mjs';
 import { scale } from './scale.mjs';
 import { storeLevel } from './store-level.mjs';
+import { reaperTargetRow, targetsTable } from './targets.mjs';
 import { machine, table, versionOf } from './util.mjs';
 
 const quick = process.argv.includes('--quick');
@@ -65,7 +66,11 @@ const log = (message) =>
 const started = Date.now();
 const root = await mkdtemp(join(process.env.BENCH_DIR ?? tmpdir(), 'sessionfs-bench-'));
 
+// A section is markdown, or a function of the chart's file name (the chart sits beside each
+// markdown file under the same name, so the link differs between them).
 const sections = [];
+let http;
+let big;
 const wanted = (name) => !only || only.includes(name);
 try {
   const info = machine();
@@ -98,7 +103,7 @@ try {
   }
 
   if (wanted('http')) {
-    const http = await httpLevel({
+    http = await httpLevel({
       root,
       quick,
       log,
@@ -106,10 +111,14 @@ try {
       ...(httpRounds > 0 ? { rounds: httpRounds } : {}),
     });
     sections.push(http.markdown);
+    sections.push(
+      (chartFile) =>
+        `![HTTP level: requests per second per store and route, floors marked](${chartFile})`,
+    );
   }
 
   if (wanted('scale')) {
-    const big = await scale({
+    big = await scale({
       root,
       count: quick ? 50_000 : 1_000_000,
       rounds: quick ? 2 : 3,
@@ -141,6 +150,11 @@ try {
     });
     sections.push(commands.markdown);
   }
+  if (http || big) {
+    sections.push(
+      targetsTable([...httpTargets(http?.results.perRound ?? []), reaperTargetRow(big?.results)]),
+    );
+  }
 } finally {
   await rm(root, { recursive: true, force: true });
 }
@@ -148,13 +162,18 @@ try {
 sections.push(
   `_Ran in ${Math.round((Date.now() - started) / 1000)} s: \`${['pnpm bench', ...process.argv.slice(2)].join(' ')}\`._`,
 );
-const markdown = `${sections.join('\n\n')}\n`;
-console.log(markdown);
 const results = fileURLToPath(new URL('../results/', import.meta.url));
 await mkdir(results, { recursive: true });
 // A run of some sections or contenders only is kept apart: it never becomes the latest run.
 const kind = `${quick ? 'quick' : 'full'}${only || contenders ? '-partial' : ''}`;
-const file = join(results, `${kind}-${new Date().toISOString().replace(/[:.]/g, '-')}.md`);
-await writeFile(file, markdown);
-if (!only && !contenders) await writeFile(join(results, `latest-${kind}.md`), markdown);
-log(`saved ${file}`);
+/** Writes the markdown as `<name>.md`, and the chart, if the run drew one, as `<name>.svg`. */
+const save = async (name) => {
+  const markdown = `${sections.map((section) => (typeof section === 'function' ? section(`${name}.svg`) : section)).join('\n\n')}\n`;
+  await writeFile(join(results, `${name}.md`), markdown);
+  if (http) await writeFile(join(results, `${name}.svg`), http.chart);
+  return markdown;
+};
+const name = `${kind}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+console.log(await save(name));
+if (!only && !contenders) await save(`latest-${kind}`);
+log(`saved ${join(results, name)}.md${http ? ' and .svg' : ''}`);
