@@ -50,11 +50,11 @@ function bareFileStore(dir) {
   };
 }
 
-async function sessionfs(dir, options = {}) {
+async function sessionfs(dir, { layout, ...options } = {}) {
   const { createSessionStore } = await import('@sessionfs/core');
   const { createNodeAdapter } = await import('@sessionfs/adapter-node');
   const store = createSessionStore({
-    adapter: createNodeAdapter({ dir }),
+    adapter: createNodeAdapter({ dir, ...(layout ? { layout } : {}) }),
     reapInterval: false,
     logger: silent,
     ...options,
@@ -115,6 +115,7 @@ export const BENCH_ENCRYPTION = {
 export const contenders = {
   sessionfs: (dir) => sessionfs(dir),
   'sessionfs+cache': (dir) => sessionfs(dir, { cache: { mode: 'shared' } }),
+  'sessionfs+sharded': (dir) => sessionfs(dir, { layout: 'sharded' }),
   'sessionfs+encryption': (dir) => sessionfs(dir, { encryption: BENCH_ENCRYPTION }),
   // Decrypts a session once per version read, not once per read.
   'sessionfs+encryption+cache': (dir) =>

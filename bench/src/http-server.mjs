@@ -14,6 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { callbackify } from 'node:util';
 import fastifyCookie from '@fastify/cookie';
 import fastifySession, { MemoryStore } from '@fastify/session';
+import { LAYOUT_FILE } from '@sessionfs/adapter-node';
 import { FileSessionStore } from '@sessionfs/fastify-session-file';
 import Fastify from 'fastify';
 import { isExpress, REDIS_FLOOR, usesRedis } from './http-level.mjs';
@@ -96,6 +97,8 @@ async function createStore() {
       return new FileSessionStore({ dir });
     case 'sessionfs+cache':
       return new FileSessionStore({ dir, cache: { mode: 'shared' } });
+    case 'sessionfs+sharded':
+      return new FileSessionStore({ dir, layout: 'sharded' });
     case 'sessionfs+encryption': {
       const { BENCH_ENCRYPTION } = await import('./contenders.mjs');
       return new FileSessionStore({ dir, encryption: BENCH_ENCRYPTION });
@@ -201,6 +204,17 @@ async function withRedisKeys(work) {
   }
 }
 
+/**
+ * The names of the files in a session directory, in its shards too (`layout: 'sharded'`),
+ * but for the file that records its layout.
+ */
+async function sessionDirectoryNames(dir) {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((entry) => entry.isFile() && entry.name !== LAYOUT_FILE)
+    .map((entry) => entry.name);
+}
+
 /** Counts what is stored and what decodes: `{ stored, decoded, failed, loggedIn, other }`. */
 async function check(store) {
   const result = { stored: 0, decoded: 0, failed: 0, loggedIn: 0, other: 0 };
@@ -217,7 +231,7 @@ async function check(store) {
     for (const text of Object.values(store.sessions)) count(JSON.parse(text));
     result.stored = result.decoded;
   } else if (name === 'express:sessionfs') {
-    const names = await readdir(dir);
+    const names = await sessionDirectoryNames(dir);
     result.stored = names.filter((file) => file.startsWith('s.')).length;
     const corrupt = names.filter((file) => file.startsWith('corrupt.')).length;
     result.other = names.length - result.stored - corrupt;
@@ -231,7 +245,7 @@ async function check(store) {
   } else if (name.startsWith('sessionfs')) {
     const names = usesRedis(name)
       ? await withRedisKeys((_, keys) => keys.map((key) => key.slice(prefix.length)))
-      : await readdir(dir);
+      : await sessionDirectoryNames(dir);
     result.stored = names.filter((file) => file.startsWith('s.')).length;
     const corrupt = names.filter((file) => file.startsWith('corrupt.')).length;
     result.other = names.length - result.stored - corrupt;

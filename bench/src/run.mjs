@@ -12,6 +12,7 @@ import { scale } from './scale.mjs';
 import { storeLevel } from './store-level.mjs';
 import { reaperTargetRow, targetsTable } from './targets.mjs';
 import { machine, table, versionOf } from './util.mjs';
+import { writesSection } from './writes.mjs';
 
 const quick = process.argv.includes('--quick');
 const only = process.argv
@@ -127,6 +128,16 @@ try {
       log,
     });
     sections.push(big.markdown);
+  }
+
+  if (wanted('writes')) {
+    const paths = await writesSection({
+      root,
+      rounds: quick ? 3 : 5,
+      writes: quick ? 2_000 : 5_000,
+      log,
+    });
+    sections.push(paths.markdown);
   }
 
   if (wanted('rekey')) {
