@@ -76,38 +76,37 @@ export function assertDirOption(options: NodeAdapterOptions): void {
   }
 }
 
-/** The `access` option or its default; `ERR_INVALID_OPTION` for anything else. */
-export function accessOf(options: NodeAdapterOptions): DirectoryAccess {
-  const access = options.access ?? 'owner';
-  if (access !== 'owner' && access !== 'group') {
+/**
+ * The value of the option `name`, one of `choices`, the first being its default;
+ * `ERR_INVALID_OPTION` for anything else.
+ */
+function choiceOf<const C extends readonly string[]>(
+  value: string | undefined,
+  name: string,
+  choices: C,
+): C[number] {
+  const chosen = value ?? choices[0];
+  if (!choices.includes(chosen as string)) {
+    const listed = choices.map((choice) => `'${choice}'`);
     throw new SessionStoreError(
       ErrorCodes.INVALID_OPTION,
-      `${ADAPTER}: option \`access\` must be 'owner' or 'group'`,
+      `${ADAPTER}: option \`${name}\` must be ${listed.slice(0, -1).join(', ')} or ${listed.at(-1)}`,
     );
   }
-  return access;
+  return chosen as C[number];
+}
+
+/** The `access` option or its default; `ERR_INVALID_OPTION` for anything else. */
+export function accessOf(options: NodeAdapterOptions): DirectoryAccess {
+  return choiceOf(options.access, 'access', ['owner', 'group']);
 }
 
 /** The `sync` option or its default; `ERR_INVALID_OPTION` for anything else. */
 export function syncOf(options: NodeAdapterOptions): NonNullable<NodeAdapterOptions['sync']> {
-  const sync = options.sync ?? 'auto';
-  if (sync !== 'auto' && sync !== 'all' && sync !== 'none') {
-    throw new SessionStoreError(
-      ErrorCodes.INVALID_OPTION,
-      `${ADAPTER}: option \`sync\` must be 'auto', 'all' or 'none'`,
-    );
-  }
-  return sync;
+  return choiceOf(options.sync, 'sync', ['auto', 'all', 'none']);
 }
 
 /** The `layout` option or its default; `ERR_INVALID_OPTION` for anything else. */
 export function layoutOf(options: NodeAdapterOptions): DirectoryLayout {
-  const layout = options.layout ?? 'flat';
-  if (layout !== 'sharded' && layout !== 'flat') {
-    throw new SessionStoreError(
-      ErrorCodes.INVALID_OPTION,
-      `${ADAPTER}: option \`layout\` must be 'sharded' or 'flat'`,
-    );
-  }
-  return layout;
+  return choiceOf(options.layout, 'layout', ['flat', 'sharded']);
 }

@@ -73,6 +73,15 @@ describe('a directory the adapter creates', () => {
     expect(readLayoutOf(dir)).toBe('flat');
   });
 
+  it('refuses an unknown layout with ERR_INVALID_OPTION', () => {
+    expect(() => createNodeAdapter({ dir, layout: 'spiral' as 'flat' })).toThrow(
+      expect.objectContaining({
+        code: ErrorCodes.INVALID_OPTION,
+        message: expect.stringContaining("option `layout` must be 'flat' or 'sharded'"),
+      }),
+    );
+  });
+
   it('keeps the layout of whoever made it first, whatever the option of the others', async () => {
     const sharded = createNodeAdapter({ dir, layout: 'sharded' });
     const flat = createNodeAdapter({ dir, layout: 'flat' });
