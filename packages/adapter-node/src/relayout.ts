@@ -8,6 +8,7 @@ import {
   layoutFileContent,
   readLayout,
   SHARD_NAME,
+  SHARD_NAMES,
   shardOf,
 } from './layout.js';
 import { createNodeAdapter } from './node-adapter.js';
@@ -67,26 +68,33 @@ export async function relayout(options: RelayoutOptions): Promise<RelayoutResult
   const mode = fs.statSync(dir).mode & 0o7777;
   // First: files found in either place are moved on by a run that follows a crash.
   writeLayoutFile(fs, dir, layoutFileContent(layout), mode);
+  if (layout === 'sharded') {
+    for (const name of SHARD_NAMES) makeShard(fs, join(dir, name), mode);
+  }
   const result: RelayoutResult = { from, moved: 0, stopped: false };
-  for (const from of [dir, ...shardsIn(fs, dir)]) {
-    for (const name of fs.readdirSync(from)) {
-      if (!isValidKey(name)) continue;
-      const source = join(from, name);
-      if (!fs.lstatSync(source).isFile()) continue;
-      const to = layout === 'flat' ? dir : join(dir, shardOf(name));
-      if (to === from) continue;
-      if (options.signal?.aborted) {
-        result.stopped = true;
-        return result;
+  for (const holder of [dir, ...shardsIn(fs, dir)]) {
+    // Streamed, one directory handle at a time: a million names are never held at once.
+    const entries = await fs.promises.opendir(holder, { bufferSize: 256 });
+    try {
+      for await (const entry of entries) {
+        const { name } = entry;
+        if (!entry.isFile() || !isValidKey(name)) continue;
+        const to = layout === 'flat' ? dir : join(dir, shardOf(name));
+        if (to === holder) continue;
+        if (options.signal?.aborted) {
+          result.stopped = true;
+          return result;
+        }
+        moveWithoutOverwriting(fs, join(holder, name), join(to, name), name);
+        result.moved += 1;
+        if (result.moved % 1_000 === 0) {
+          options.onProgress?.(result.moved);
+          // Lets a Ctrl+C handler run.
+          await new Promise((resolve) => setImmediate(resolve));
+        }
       }
-      if (to !== dir) makeShard(fs, to, mode);
-      moveWithoutOverwriting(fs, source, join(to, name), name);
-      result.moved += 1;
-      if (result.moved % 1_000 === 0) {
-        options.onProgress?.(result.moved);
-        // Lets a Ctrl+C handler run.
-        await new Promise((resolve) => setImmediate(resolve));
-      }
+    } finally {
+      await entries.close().catch(() => {});
     }
   }
   if (layout === 'flat') {
