@@ -1,4 +1,10 @@
-import { adapterError, type ErrorCode, ErrorCodes, type FsAdapter } from '@sessionfs/core/adapter';
+import {
+  adapterError,
+  type ErrorCode,
+  ErrorCodes,
+  type FsAdapter,
+  type OwnerIndex,
+} from '@sessionfs/core/adapter';
 import { createMemoryAdapter } from './memory-adapter.js';
 
 /** The adapter operations a fault can target. */
@@ -11,7 +17,9 @@ export type AdapterOperation =
   | 'touch'
   | 'move'
   | 'replace'
-  | 'cleanup';
+  | 'cleanup'
+  /** The owner index's calls: `owners.add`, `remove`, `keys`, `owners`. */
+  | 'index';
 
 /**
  * What goes wrong: a failure as the medium reports it, a delay, or `'throw'`: a rejection
@@ -120,6 +128,7 @@ export function createFaultyAdapter(options: FaultyAdapterOptions = {}): FaultyA
     move: 0,
     replace: 0,
     cleanup: 0,
+    index: 0,
   };
 
   /** Applies the faults due for this call: rejects, or waits, or does nothing. */
@@ -156,7 +165,7 @@ export function createFaultyAdapter(options: FaultyAdapterOptions = {}): FaultyA
   }
 
   /** `inner`'s method `operation`, behind the faults; nothing when `inner` lacks it. */
-  const guarded = (operation: Exclude<AdapterOperation, 'list'>) => {
+  const guarded = (operation: Exclude<AdapterOperation, 'list' | 'index'>) => {
     const method = inner[operation] as ((...args: unknown[]) => Promise<unknown>) | undefined;
     if (!method) return {};
     return {
@@ -173,8 +182,31 @@ export function createFaultyAdapter(options: FaultyAdapterOptions = {}): FaultyA
     };
   };
 
+  /** `inner`'s owner index behind the faults, as one operation: `index`. */
+  const innerIndex = inner.owners;
+  const owners: OwnerIndex | undefined = innerIndex && {
+    expiring: innerIndex.expiring,
+    async add(owner, key, expiresAt) {
+      await strike('index');
+      return innerIndex.add(owner, key, expiresAt);
+    },
+    async remove(owner, key) {
+      await strike('index');
+      return innerIndex.remove(owner, key);
+    },
+    async *keys(owner) {
+      await strike('index');
+      yield* innerIndex.keys(owner);
+    },
+    async *owners() {
+      await strike('index');
+      yield* innerIndex.owners();
+    },
+  };
+
   // The guarded methods keep `inner`'s signatures; the spread hides them from the compiler.
   return {
+    ...(owners ? { owners } : {}),
     inner,
     capabilities: inner.capabilities,
     inject(fault: Fault) {

@@ -10,6 +10,7 @@ import {
   type DeleteOptions,
   type FsAdapter,
   type MoveOptions,
+  type OwnerIndex,
   type ReadOptions,
   type ReplaceOptions,
   redactError,
@@ -32,6 +33,7 @@ import { cleanUp, type ListingContext, listKeys } from './listing.js';
 import { LoopBudget } from './loop-budget.js';
 import type { NodeFs } from './node-fs.js';
 import { accessOf, assertDirOption, layoutOf, type NodeAdapterOptions, syncOf } from './options.js';
+import { OwnerDirectories } from './owner-directories.js';
 import { readIfPresent, readLater, readNow } from './reads.js';
 import { SessionDirectory } from './session-directory.js';
 import { TAKE_LOCK_NAME, TakeLock } from './take-lock.js';
@@ -67,6 +69,8 @@ export interface NodeAdapter extends FsAdapter {
   replace(key: string, data: Uint8Array, options: ReplaceOptions): Promise<WriteResult | null>;
   cleanup(olderThanMs: number, options?: CleanupOptions): Promise<number>;
   close(): Promise<void>;
+  /** The owner index, in `.owners/` inside the directory. */
+  readonly owners: OwnerIndex;
 }
 
 /**
@@ -100,6 +104,7 @@ class DirectoryAdapter implements NodeAdapter, ListingContext {
   private readonly takeLockPath: string;
   private readonly loopBudget = new LoopBudget();
   private closed = false;
+  readonly owners: OwnerDirectories;
 
   constructor(options: NodeAdapterOptions) {
     this.fs = options.fs ?? nodeFs;
@@ -123,6 +128,9 @@ class DirectoryAdapter implements NodeAdapter, ListingContext {
       fileMode,
       layoutOf(options),
       options.warn,
+    );
+    this.owners = new OwnerDirectories(this.fs, this.directory, dirMode, this.syncReads, () =>
+      this.assertOpen(),
     );
     this.writer = new TempFileWriter(
       this.fs,

@@ -13,6 +13,8 @@ export type NodeFsPromises = Pick<
   | 'unlink'
   | 'utimes'
   | 'lutimes'
+  | 'symlink'
+  | 'rmdir'
 >;
 
 /**
@@ -43,4 +45,5 @@ export type NodeFs = Pick<
   | 'lstatSync'
   | 'utimesSync'
   | 'lutimesSync'
+  | 'symlinkSync'
 > & { promises: NodeFsPromises };

@@ -10,6 +10,9 @@ export interface Support {
   readonly move: boolean;
   readonly replace: boolean;
   readonly close: boolean;
+  /** It keeps an owner index (`owners`), and whether its entries expire by themselves. */
+  readonly owners: boolean;
+  readonly expiringOwners: boolean;
 }
 
 /** What every group of the suite is given. */
@@ -39,6 +42,8 @@ export async function inspect<A extends FsAdapter>(
     move: typeof sample.move === 'function',
     replace: typeof sample.replace === 'function',
     close: typeof sample.close === 'function',
+    owners: sample.owners !== undefined,
+    expiringOwners: sample.owners?.expiring === true,
   };
   await sample.close?.();
   await options.destroy?.(sample);

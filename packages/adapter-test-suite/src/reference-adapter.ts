@@ -6,6 +6,7 @@ import {
   type DeleteOptions,
   type FsAdapter,
   type MoveOptions,
+  type OwnerIndex,
   type ReadOptions,
   type ReplaceOptions,
   type StoredValue,
@@ -74,7 +75,41 @@ export function createReferenceAdapter({
     return entry;
   };
 
+  // Per owner, their keys; entries stay until removed (`expiring: false`).
+  const owned = new Map<string, Set<string>>();
+  const checkedPair = (owner: string, key: string) => {
+    assertOpen();
+    assertValidKey(owner);
+    assertValidKey(key);
+  };
+  const owners: OwnerIndex = {
+    expiring: false,
+    async add(owner, key) {
+      checkedPair(owner, key);
+      const keys = owned.get(owner) ?? new Set<string>();
+      owned.set(owner, keys);
+      keys.add(key);
+    },
+    async remove(owner, key) {
+      checkedPair(owner, key);
+      const keys = owned.get(owner);
+      keys?.delete(key);
+      if (keys?.size === 0) owned.delete(owner);
+    },
+    async *keys(owner) {
+      assertOpen();
+      assertValidKey(owner);
+      // A copy: entries added or removed while the caller iterates may or may not show.
+      yield* [...(owned.get(owner) ?? [])];
+    },
+    async *owners() {
+      assertOpen();
+      yield* [...owned.keys()];
+    },
+  };
+
   return {
+    owners,
     // It keeps expiries as well: the contract reads that from its having `touch`.
     capabilities: { nativeExpiry },
 

@@ -10,6 +10,7 @@ import { describeExpiry } from './groups/expiry.js';
 import { describeKeys } from './groups/keys.js';
 import { describeListing } from './groups/listing.js';
 import { describeMove } from './groups/move.js';
+import { describeOwners } from './groups/owners.js';
 import { describeReplace } from './groups/replace.js';
 import { describeStat } from './groups/stat.js';
 
@@ -40,12 +41,13 @@ const GROUPS: ReadonlyArray<(suite: SuiteContext) => void> = [
   describeMove,
   describeConditional,
   describeReplace,
+  describeOwners,
   describeClose,
 ];
 
 /**
  * Registers the `FsAdapter` conformance tests in the current vitest file. Groups for
- * optional methods (stat, touch and kept expiry, move, close) and for native expiry run
+ * optional methods (stat, touch and kept expiry, move, replace, the owner index, close) and for native expiry run
  * only when the adapter has them.
  *
  * ```ts

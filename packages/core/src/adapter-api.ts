@@ -10,6 +10,7 @@ export type {
   DeleteOptions,
   FsAdapter,
   MoveOptions,
+  OwnerIndex,
   ReadOptions,
   ReplaceOptions,
   StoredValue,

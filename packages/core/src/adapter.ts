@@ -158,10 +158,49 @@ export interface FsAdapter {
   cleanup?(olderThanMs: number, options?: CleanupOptions): Promise<number>;
 
   /**
+   * The owner index, where the backend keeps one (see {@link OwnerIndex}): the store's
+   * `owner` option needs it. Absent: the adapter cannot index sessions by owner.
+   */
+  readonly owners?: OwnerIndex;
+
+  /**
    * Releases resources (handles, connections, timers). Idempotent. After `close()`
    * every other method rejects with `ERR_CLOSED`.
    */
   close?(): Promise<void>;
+}
+
+/**
+ * Per owner, a set of keys: the store's index of sessions by their owner (`owner` option,
+ * `sessionsOf`, `destroyOwner`). Owners and keys reach it as valid keys (an owner is a
+ * digest the store makes of the app's owner id), so an adapter may use them as names.
+ *
+ * The index is a hint the store never trusts blindly: it confirms every entry against the
+ * session's own record before serving or counting it, and removes entries it finds stale.
+ * An adapter therefore only has to keep what it is given: an entry added is listed until
+ * it is removed (or, with `expiring`, until the expiry given to `add` passes), from any
+ * process sharing the storage.
+ */
+export interface OwnerIndex {
+  /**
+   * Entries expire by themselves, each owner's set at the latest expiry given to `add`
+   * (Redis). The store then calls `add` again whenever it moves a session's expiry.
+   * Without it entries stay until removed; the store's reaper removes those of sessions
+   * that are gone.
+   */
+  readonly expiring: boolean;
+  /** Records `key` under `owner`; idempotent. `expiresAt` as in `write`. */
+  add(owner: string, key: string, expiresAt?: number): Promise<void>;
+  /** Removes `key` from `owner`'s entries; removing a missing entry is no error. */
+  remove(owner: string, key: string): Promise<void>;
+  /**
+   * The keys recorded under `owner`, streamed as `list` streams: an entry present for the
+   * whole listing is yielded (a cursor may repeat one), one added or removed meanwhile may
+   * or may not be.
+   */
+  keys(owner: string): AsyncIterable<string>;
+  /** Every owner with at least one entry, streamed (for the reaper's sweep). */
+  owners(): AsyncIterable<string>;
 }
 
 /** How the backend behaves, where the methods an adapter implements do not say. */

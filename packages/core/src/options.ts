@@ -3,6 +3,7 @@ import { jsonCodec, type SessionCodec } from './codec.js';
 import { type EncryptionOptions, RecordCipher } from './encryption.js';
 import { ErrorCodes, SessionStoreError } from './errors.js';
 import { type StoreLogger, stderrLogger } from './logger.js';
+import type { OwnerOf } from './owner-index.js';
 import {
   QUARANTINE_MAX_AGE_MS,
   QUARANTINE_MAX_RECORDS,
@@ -24,8 +25,12 @@ export interface CacheOptions {
   maxBytes?: number;
 }
 
-/** Options of {@link createSessionStore}. */
-export interface SessionStoreOptions {
+/**
+ * Options of {@link createSessionStore}. `S` is the session type `owner` is given; it is
+ * `any` by default so that `owner: (s) => s.user?.id` needs no annotation.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: the default lets `owner` read any session shape.
+export interface SessionStoreOptions<S = any> {
   /** Where the bytes go: `@sessionfs/adapter-node`, `@sessionfs/adapter-memory`, … */
   adapter: FsAdapter;
   /**
@@ -87,6 +92,14 @@ export interface SessionStoreOptions {
    * Session ids and session data never reach it: keys are shortened (`redactKey`).
    */
   logger?: StoreLogger;
+  /**
+   * Names the owner of a session (`(s) => s.user?.id`): a string or a number, or
+   * `undefined` for none. The store then keeps, per owner, the set of their sessions, for
+   * `sessionsOf(owner)` and `destroyOwner(owner)` ("log out everywhere"). Needs an
+   * adapter with an owner index (`adapter.owners`). A function that returns anything else
+   * makes `set` fail with `ERR_INVALID_OPTION`, and nothing is written. Default: none.
+   */
+  owner?: OwnerOf<S>;
   /** The clock, in epoch ms. Default `Date.now`; tests pass a virtual one. */
   now?: () => number;
 }
@@ -112,6 +125,8 @@ export interface StoreSettings {
   readonly reapInterval: number | false;
   /** `touchAfter`, or `undefined` for the default rule (see {@link touchAfterFor}). */
   readonly touchAfter: number | undefined;
+  // biome-ignore lint/suspicious/noExplicitAny: the store applies it to its own session type.
+  readonly owner: OwnerOf<any> | undefined;
 }
 
 /** The default `touchAfter`: this share of a session's lifetime, up to the cap. */
@@ -132,6 +147,16 @@ export function resolveOptions(options: SessionStoreOptions): StoreSettings {
   const cache = options.cache || undefined;
   if (cache?.mode !== undefined && cache.mode !== 'shared' && cache.mode !== 'exclusive') {
     invalid("option `cache.mode` must be 'shared' or 'exclusive'");
+  }
+  if (options.owner !== undefined) {
+    if (typeof options.owner !== 'function') {
+      invalid('option `owner` must be a function of the session, like (s) => s.user?.id');
+    }
+    if (!adapter.owners) {
+      invalid(
+        'option `owner` needs an adapter that keeps an owner index (adapter.owners); this one does not',
+      );
+    }
   }
   const reapInterval = options.reapInterval ?? 10 * 60 * 1000;
   if (reapInterval !== false) positive('reapInterval', reapInterval, 0);
@@ -160,6 +185,7 @@ export function resolveOptions(options: SessionStoreOptions): StoreSettings {
       ),
     },
     reapInterval,
+    owner: options.owner,
   };
 }
 

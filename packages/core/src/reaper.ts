@@ -2,6 +2,7 @@ import type { FsAdapter } from './adapter.js';
 import { ErrorCodes, hasErrorCode, storeFailure } from './errors.js';
 import type { StoreLogger } from './logger.js';
 import { mapConcurrently } from './map-concurrently.js';
+import type { OwnerRules } from './owner-index.js';
 import { progressReporter, type RunOptions, untilAborted } from './progress.js';
 import { pruneQuarantine } from './quarantine.js';
 import type { SessionQuota } from './quota.js';
@@ -46,6 +47,8 @@ export interface ReaperContext {
   readonly now: () => number;
   readonly concurrency: number;
   readonly quarantine: { readonly maxAge: number; readonly maxRecords: number };
+  /** The owner index's rules, whose entries of sessions gone each run sweeps. */
+  readonly owners?: Pick<OwnerRules<never>, 'sweep'> | undefined;
 }
 
 /** Temp files older than this belong to a write that will never finish. */
@@ -112,6 +115,7 @@ export class Reaper {
     let failures = 0;
     let leftovers = 0;
     let setAsideRemoved = 0;
+    let ownerEntriesRemoved = 0;
     let busy = false;
     try {
       leftovers = (await adapter.cleanup?.(LEFTOVER_AGE_MS)) ?? 0;
@@ -173,9 +177,25 @@ export class Reaper {
         failures += 1;
         logger.warn({ err: error }, '@sessionfs/core: could not remove old records set aside');
       }
+      try {
+        ownerEntriesRemoved =
+          (await this.context.owners?.sweep(concurrency, () => this.stopped)) ?? 0;
+      } catch (error) {
+        failures += 1;
+        logger.warn({ err: error }, '@sessionfs/core: could not sweep the owner index');
+      }
     }
     logger.info?.(
-      { scanned, removed, leftovers, setAsideRemoved, failures, busy, ms: now() - started },
+      {
+        scanned,
+        removed,
+        leftovers,
+        setAsideRemoved,
+        ownerEntriesRemoved,
+        failures,
+        busy,
+        ms: now() - started,
+      },
       '@sessionfs/core: reaped expired sessions',
     );
     return { scanned, removed, leftovers, setAsideRemoved, stopped };

@@ -174,3 +174,15 @@ function tooLong(id: string): SessionStoreError {
     `session id is longer than ${MAX_ID_BYTES} UTF-8 bytes (${id.length} characters)`,
   );
 }
+
+/** Prefix of the index key of an owner (see {@link ownerKey}). */
+export const OWNER_PREFIX = 'o.';
+
+/**
+ * The key under which the owner index keeps the sessions of `owner`: `o.` and the base32
+ * of the SHA-256 of the owner's UTF-8 bytes. Whatever an app uses as owner (an email, a
+ * numeric id, a string with `/`), the adapter only ever sees this.
+ */
+export function ownerKey(owner: string): string {
+  return base32(OWNER_PREFIX, hash('sha256', owner, 'buffer'));
+}

@@ -1,5 +1,6 @@
 import type { FsAdapter } from './adapter.js';
 import type { InspectedRecord, InspectOptions } from './inspection.js';
+import type { DestroyOwnerOptions } from './owner-index.js';
 import type { ReapOptions, ReapResult } from './reaper.js';
 import type { RekeyOptions, RekeyResult } from './rekey.js';
 
@@ -52,6 +53,20 @@ export interface SessionStore<S = SessionData> {
   ids(): AsyncIterable<string>;
   /** The unexpired sessions with their ids, streamed. */
   entries(): AsyncIterable<[string, S]>;
+  /**
+   * The live sessions of `owner` (as the `owner` option names it), with their ids,
+   * streamed: O(sessions of that owner), never a scan of the store. Each is confirmed
+   * against its own record, so a session that changed owner or ended is never yielded.
+   * Needs the `owner` option (`ERR_INVALID_OPTION` otherwise).
+   */
+  sessionsOf(owner: string | number): AsyncIterable<[string, S]>;
+  /**
+   * Ends every session of `owner` ("log out everywhere"), except `options.except`, and
+   * resolves how many it ended. Every session that is `owner`'s when it starts is ended,
+   * also one written by another process; a session logged into by someone else
+   * meanwhile is left alone. Needs the `owner` option.
+   */
+  destroyOwner(owner: string | number, options?: DestroyOwnerOptions): Promise<number>;
   /** Removes every session, and nothing else; resolves how many were removed. */
   clear(): Promise<number>;
   /**

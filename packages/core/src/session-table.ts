@@ -24,6 +24,12 @@ export interface Known {
    * process's write: it is checked.
    */
   seen: boolean;
+  /**
+   * The owner (with the `owner` option) of the record as this store last read or wrote
+   * it. Its owner-index entry was added before that record was written, so a save under
+   * the same owner need not add it first (it still adds it after: see `OwnerRules`).
+   */
+  owner: string | undefined;
 }
 
 /** Per-entry cost of a fingerprint (id, key, digest, version), for the byte bound. */
@@ -80,6 +86,7 @@ export class SessionTable {
       previous.expiresAt = next.expiresAt;
       previous.version = next.version;
       previous.seen = next.seen;
+      previous.owner = next.owner;
       return;
     }
     this.entries.set(id, next, KNOWN_ENTRY_BYTES + (next.payload?.byteLength ?? 0));

@@ -10,6 +10,7 @@ import {
 import type { StoreLogger } from './logger.js';
 import { mapConcurrently } from './map-concurrently.js';
 import { resolveOptions, type SessionStoreOptions, touchAfterFor } from './options.js';
+import { type DestroyOwnerOptions, exceptIds, OwnerRules } from './owner-index.js';
 import { setAside } from './quarantine.js';
 import { SessionQuota } from './quota.js';
 import { LEFTOVER_AGE_MS, Reaper, type ReapOptions, type ReapResult } from './reaper.js';
@@ -27,12 +28,15 @@ import { StoredExpiry } from './stored-expiry.js';
 
 export type { InspectedRecord, InspectOptions, RecordState } from './inspection.js';
 export type { CacheOptions, SessionStoreOptions } from './options.js';
+export type { DestroyOwnerOptions, OwnerOf } from './owner-index.js';
 export type { ReapOptions, ReapProgress, ReapResult } from './reaper.js';
 export type { RekeyOptions, RekeyProgress, RekeyResult } from './rekey.js';
 export type { SessionData, SessionStore, SetOptions } from './session-store.js';
 
 /** Creates a session store. Throws `ERR_INVALID_OPTION` for options it cannot work with. */
-export function createSessionStore<S = SessionData>(options: SessionStoreOptions): SessionStore<S> {
+export function createSessionStore<S = SessionData>(
+  options: SessionStoreOptions<S>,
+): SessionStore<S> {
   return new SessionStoreEngine<S>(options);
 }
 
@@ -55,12 +59,18 @@ class SessionStoreEngine<S> implements SessionStore<S> {
   private readonly quota: SessionQuota | undefined;
   private readonly reaper: Reaper;
   private readonly touchAfter: number | undefined;
+  /** The owner index's rules, with the `owner` option. */
+  private readonly owners: OwnerRules<S> | undefined;
   private closing: Promise<void> | undefined;
 
-  constructor(options: SessionStoreOptions) {
+  constructor(options: SessionStoreOptions<S>) {
     const settings = resolveOptions(options);
     const { adapter, now } = settings;
     this.adapter = adapter;
+    this.owners =
+      settings.owner && adapter.owners
+        ? new OwnerRules<S>(settings.owner, adapter.owners, adapter, settings.logger)
+        : undefined;
     this.encoding = new SessionEncoding(
       settings.codec,
       settings.ttl,
@@ -103,6 +113,7 @@ class SessionStoreEngine<S> implements SessionStore<S> {
       now,
       concurrency: settings.concurrency,
       quarantine: settings.quarantine,
+      owners: this.owners,
     });
     if (settings.reapInterval !== false) this.reaper.schedule(settings.reapInterval);
   }
@@ -128,22 +139,40 @@ class SessionStoreEngine<S> implements SessionStore<S> {
     try {
       value = await this.adapter.read(key, { maxBytes: this.maxRecordBytes });
     } catch (error) {
-      if (hasErrorCode(error, ErrorCodes.TOO_LARGE)) return this.setAsideTooLarge(id, key);
-      if (hasErrorCode(error, ErrorCodes.FOREIGN_ENTRY)) {
-        this.table.forget(id);
-        this.logger.warn(
-          { key: redactKey(key), reason: error.message },
-          '@sessionfs/core: something other than a session record sits under a session key; it is left alone and the session reads as missing',
-        );
-        return null;
-      }
-      throw storeFailure(error, 'read');
+      return this.readFailed(id, key, error);
     }
     if (value === null) {
       this.table.forget(id);
       return null;
     }
+    return this.settle(id, key, value, known, now);
+  }
 
+  /** `get` of a record the adapter would not read: see `setAsideTooLarge` and `ERR_FOREIGN_ENTRY`. */
+  private async readFailed(id: string, key: string, error: unknown): Promise<S | null> {
+    if (hasErrorCode(error, ErrorCodes.TOO_LARGE)) return this.setAsideTooLarge(id, key);
+    if (hasErrorCode(error, ErrorCodes.FOREIGN_ENTRY)) {
+      this.table.forget(id);
+      this.logger.warn(
+        { key: redactKey(key), reason: error.message },
+        '@sessionfs/core: something other than a session record sits under a session key; it is left alone and the session reads as missing',
+      );
+      return null;
+    }
+    throw storeFailure(error, 'read');
+  }
+
+  /**
+   * The session a record read under `key` holds, judged as `get` judges it (corrupt ones
+   * set aside, expired ones removed), and noted in the table.
+   */
+  private async settle(
+    id: string,
+    key: string,
+    value: StoredValue,
+    known: Known | undefined,
+    now: number,
+  ): Promise<S | null> {
     // The same version as the store last wrote or checked: the same bytes, checked then.
     const sameAsKnown =
       known !== undefined && known.version !== undefined && known.version === value.version;
@@ -207,6 +236,7 @@ class SessionStoreEngine<S> implements SessionStore<S> {
       version: this.strategy.keptVersion(value.version),
       payload: this.table.payloadOf(opened.plaintext),
       seen: true,
+      owner: this.owners?.ownerOfStored(session),
     });
     return session as S;
   }
@@ -216,6 +246,7 @@ class SessionStoreEngine<S> implements SessionStore<S> {
     const known = this.table.get(id);
     const key = known?.key ?? sessionKey(id);
     const prepared = this.encoding.prepare(session, options?.expiresAt);
+    const owner = this.owners?.ownerOf(session);
     const payload = this.encoding.encode(prepared.body);
     const length = payloadLength(payload);
     // The record of a long id holds the id: its key is a digest.
@@ -256,12 +287,25 @@ class SessionStoreEngine<S> implements SessionStore<S> {
       stored,
       storedLength,
     );
+    const owners = this.owners;
+    // Indexed before the record is written under its owner (see OwnerRules), unless the
+    // record this store last knew was that owner's already.
+    if (owners && owner !== undefined && known?.owner !== owner) {
+      await owners.enter(owner, key, prepared.expiresAt);
+    }
     let version: string | undefined;
     try {
       version = (await this.adapter.write(key, record, { expiresAt: prepared.expiresAt })).version;
     } catch (error) {
       this.table.forget(id);
       throw storeFailure(error, 'write');
+    }
+    if (owners) {
+      // Again after: a removal that judged the record before this write may have run since.
+      if (owner !== undefined) await owners.enter(owner, key, prepared.expiresAt);
+      if (known?.owner !== undefined && known.owner !== owner) {
+        await owners.leave(known.owner, key, version);
+      }
     }
     if (isNew) this.quota?.added();
     this.table.remember(id, known, {
@@ -277,6 +321,7 @@ class SessionStoreEngine<S> implements SessionStore<S> {
         this.encoding.seals ? payload : record.subarray(record.byteLength - length),
       ),
       seen: false,
+      owner,
     });
   }
 
@@ -299,6 +344,12 @@ class SessionStoreEngine<S> implements SessionStore<S> {
     if (!this.expiry.keeps(expiresAt)) return this.rewriteExpiry(id, key, expiresAt);
     // Expired when last seen here: it is gone, and moving its expiry would bring it back.
     if (known && known.expiresAt <= this.now()) return;
+    // An index whose entries expire must outlive the session it indexes.
+    const owners = this.owners;
+    if (owners?.index.expiring) {
+      const owner = owners.ownerOfStored(session);
+      if (owner !== undefined) await owners.enter(owner, key, expiresAt);
+    }
     // Whatever this store remembers, the adapter moves the expiry only of a record that is
     // live in the medium: another process may have shortened it meanwhile.
     let moved: boolean;
@@ -317,7 +368,8 @@ class SessionStoreEngine<S> implements SessionStore<S> {
 
   async destroy(id: string): Promise<void> {
     this.assertOpen();
-    const key = this.table.get(id)?.key ?? sessionKey(id);
+    const known = this.table.get(id);
+    const key = known?.key ?? sessionKey(id);
     this.table.forget(id);
     let removed: boolean;
     try {
@@ -326,6 +378,110 @@ class SessionStoreEngine<S> implements SessionStore<S> {
       throw storeFailure(error, 'delete');
     }
     if (removed) this.quota?.removed();
+    // An owner this store does not know of leaves a stale entry, which the reaper sweeps.
+    if (known?.owner !== undefined) await this.owners?.leave(known.owner, key, undefined);
+  }
+
+  async *sessionsOf(owner: string | number): AsyncIterable<[string, S]> {
+    this.assertOpen();
+    const rules = this.ownerRules();
+    const name = String(owner);
+    const found = mapConcurrently(rules.keys(name), this.concurrency, async (key) => {
+      const held = await this.heldBy(rules, name, key);
+      return held === null ? null : ([held.id, held.session] as [string, S]);
+    });
+    for await (const entry of found) if (entry !== null) yield entry;
+  }
+
+  async destroyOwner(owner: string | number, options?: DestroyOwnerOptions): Promise<number> {
+    this.assertOpen();
+    const rules = this.ownerRules();
+    const name = String(owner);
+    const except = exceptIds(options);
+    let ended = 0;
+    const outcomes = mapConcurrently(rules.keys(name), this.concurrency, (key) =>
+      this.endIfHeldBy(rules, name, key, except),
+    );
+    for await (const wasEnded of outcomes) if (wasEnded) ended += 1;
+    return ended;
+  }
+
+  /**
+   * The live session under the index entry `key` of `owner`, with the version it was read
+   * in, or `null` (the entry then removed) when the record is gone or not theirs.
+   */
+  private async heldBy(
+    rules: OwnerRules<S>,
+    owner: string,
+    key: string,
+  ): Promise<{ id: string; session: S; version: string | undefined } | null> {
+    const id = await this.records.idOf(key);
+    if (id === null) {
+      await rules.leave(owner, key, undefined);
+      return null;
+    }
+    let value: StoredValue | null;
+    try {
+      value = await this.adapter.read(key, { maxBytes: this.maxRecordBytes });
+    } catch (error) {
+      // Neither is a session anyone is served: `get` deals with them when asked.
+      if (
+        hasErrorCode(error, ErrorCodes.TOO_LARGE) ||
+        hasErrorCode(error, ErrorCodes.FOREIGN_ENTRY)
+      ) {
+        return null;
+      }
+      throw storeFailure(error, 'read');
+    }
+    const session =
+      value === null ? null : await this.settle(id, key, value, this.table.get(id), this.now());
+    if (session === null || rules.ownerOfStored(session) !== owner) {
+      await rules.leave(owner, key, session === null ? undefined : value?.version);
+      return null;
+    }
+    return { id, session, version: value?.version };
+  }
+
+  /**
+   * Ends the session under the index entry `key` if it is `owner`'s (and not in `except`):
+   * removed only in the version found theirs, so that a session someone else logged into
+   * meanwhile stays; one saved again meanwhile is looked at again.
+   */
+  private async endIfHeldBy(
+    rules: OwnerRules<S>,
+    owner: string,
+    key: string,
+    except: ReadonlySet<string>,
+  ): Promise<boolean> {
+    for (let attempt = 0; ; attempt += 1) {
+      const held = await this.heldBy(rules, owner, key);
+      if (held === null || except.has(held.id)) return false;
+      // Saved again and again under this owner: removed whatever its version.
+      const condition =
+        held.version === undefined || attempt >= MAX_END_ATTEMPTS
+          ? undefined
+          : { ifVersion: held.version };
+      let removed: boolean;
+      try {
+        removed = await this.adapter.delete(key, condition);
+      } catch (error) {
+        if (hasErrorCode(error, ErrorCodes.BUSY)) continue;
+        throw storeFailure(error, 'delete');
+      }
+      if (!removed && condition !== undefined) continue;
+      this.table.forget(held.id);
+      if (removed) this.quota?.removed();
+      await rules.leave(owner, key, undefined);
+      return removed;
+    }
+  }
+
+  private ownerRules(): OwnerRules<S> {
+    if (this.owners) return this.owners;
+    throw new SessionStoreError(
+      ErrorCodes.INVALID_OPTION,
+      '@sessionfs/core: sessionsOf and destroyOwner need the `owner` option (for example owner: (s) => s.user?.id)',
+    );
   }
 
   async length(): Promise<number> {
@@ -518,5 +674,8 @@ class SessionStoreEngine<S> implements SessionStore<S> {
     }
   }
 }
+
+/** How often `destroyOwner` removes a session only in the version it read, before any version. */
+const MAX_END_ATTEMPTS = 5;
 
 /** An error's name (`SyntaxError`), never its message, which may quote session data. */
