@@ -1,6 +1,7 @@
-import type { SessionStore } from '@sessionfs/core';
+import type { DestroyOwnerOptions, SessionStore } from '@sessionfs/core';
 import { ErrorCodes, hasErrorCode, type SessionStoreError } from '@sessionfs/core';
 import {
+  type CountCallback,
   type FileSessionStoreOptions,
   type GetCallback as GenericGetCallback,
   SessionBinding,
@@ -144,6 +145,33 @@ export class FileStore extends session.Store {
   override clear(callback: ClearCallback): void;
   override clear(callback?: ClearCallback): Promise<number> | undefined {
     return this.tracked(callback, (settle) => this.binding.answer(this.engine.clear(), settle));
+  }
+
+  /**
+   * The live sessions of `owner` (as the `owner` option names it: `owner: (s) =>
+   * s.user?.id`), with their ids, streamed. Needs the `owner` option.
+   */
+  sessionsOf(owner: string | number): AsyncIterable<[string, SessionData]> {
+    return this.binding.sessionsOf(owner);
+  }
+
+  /**
+   * Ends every session of `owner` ("log out everywhere"), but `options.except` (the
+   * current request's `req.sessionID`, to stay logged in there); resolves (or calls back
+   * with) how many it ended. Needs the `owner` option.
+   */
+  destroyOwner(owner: string | number, options?: DestroyOwnerOptions): Promise<number>;
+  destroyOwner(
+    owner: string | number,
+    options: DestroyOwnerOptions | undefined,
+    callback: CountCallback,
+  ): void;
+  destroyOwner(
+    owner: string | number,
+    options?: DestroyOwnerOptions,
+    callback?: CountCallback,
+  ): Promise<number> | undefined {
+    return this.tracked(callback, (settle) => this.binding.destroyOwner(owner, options, settle));
   }
 
   /**

@@ -64,6 +64,15 @@ export async function startApp(
       res.json({ loggedOut: true });
     });
   });
+  // "Log out my other sessions" (the store's `owner` option names the user).
+  app.post('/logout-others', (req, res, next) => {
+    const user = req.session.user;
+    if (user === undefined) return res.status(401).json({ error: 'not logged in' });
+    store.destroyOwner(user, { except: req.sessionID }, (error, ended) => {
+      if (error) return next(error);
+      res.json({ ended });
+    });
+  });
   // express-session hands the missing callback straight to the store.
   app.post('/logout-without-callback', (req, res) => {
     const noCallback = undefined as unknown as (error: unknown) => void;

@@ -1,6 +1,7 @@
 import type { SessionStore as FastifySessionStoreContract } from '@fastify/session';
-import type { SessionStore } from '@sessionfs/core';
+import type { DestroyOwnerOptions, SessionStore } from '@sessionfs/core';
 import {
+  type CountCallback,
   type FileSessionStoreOptions,
   type GetCallback as GenericGetCallback,
   SessionBinding,
@@ -81,6 +82,33 @@ export class FileSessionStore implements FastifySessionStoreContract {
   destroy(sessionId: string, callback: StoreCallback): void;
   destroy(sessionId: string, callback?: StoreCallback): Promise<void> | undefined {
     return this.binding.destroy(sessionId, callback);
+  }
+
+  /**
+   * The live sessions of `owner` (as the `owner` option names it: `owner: (s) =>
+   * s.user?.id`), with their ids, streamed. Needs the `owner` option.
+   */
+  sessionsOf(owner: string | number): AsyncIterable<[string, Session]> {
+    return this.binding.sessionsOf(owner);
+  }
+
+  /**
+   * Ends every session of `owner` ("log out everywhere"), but `options.except` (the
+   * current request's `request.session.sessionId`, to stay logged in there), and gives
+   * how many it ended. Needs the `owner` option.
+   */
+  destroyOwner(owner: string | number, options?: DestroyOwnerOptions): Promise<number>;
+  destroyOwner(
+    owner: string | number,
+    options: DestroyOwnerOptions | undefined,
+    callback: CountCallback,
+  ): void;
+  destroyOwner(
+    owner: string | number,
+    options?: DestroyOwnerOptions,
+    callback?: CountCallback,
+  ): Promise<number> | undefined {
+    return this.binding.destroyOwner(owner, options, callback);
   }
 
   /**

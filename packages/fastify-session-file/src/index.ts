@@ -5,4 +5,5 @@ export {
   type FastifySessionFileOptions,
   fastifySessionFile,
   fastifySessionFile as default,
+  type OwnerSessions,
 } from './plugin.js';

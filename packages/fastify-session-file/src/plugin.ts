@@ -1,5 +1,6 @@
 import fastifyCookie, { type FastifyCookieOptions } from '@fastify/cookie';
 import fastifySession, { type FastifySessionOptions } from '@fastify/session';
+import type { DestroyOwnerOptions } from '@sessionfs/core';
 import type { FileSessionStoreOptions } from '@sessionfs/session-binding';
 import type { FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
@@ -30,10 +31,26 @@ export interface FastifySessionFileOptions extends Omit<FastifySessionOptions, '
   cookieParser?: FastifyCookieOptions;
 }
 
+/** The sessions of one owner, across every device: what `fastify.sessions` offers. */
+export interface OwnerSessions {
+  /** The live sessions of `owner`, with their ids, streamed (see `FileSessionStore`). */
+  sessionsOf: FileSessionStore['sessionsOf'];
+  /**
+   * Ends every session of `owner` but `options.except` and resolves how many it ended:
+   * `fastify.sessions.destroyOwner(userId, { except: request.session.sessionId })`.
+   */
+  destroyOwner(owner: string | number, options?: DestroyOwnerOptions): Promise<number>;
+}
+
 declare module 'fastify' {
   interface FastifyInstance {
     /** The session store that `@sessionfs/fastify-session-file` registered. */
     fileSessionStore: FileSessionStore;
+    /**
+     * The sessions of one owner ("log out everywhere"), with the store's `owner` option:
+     * `sessionsOf(owner)` and `destroyOwner(owner, { except })`.
+     */
+    sessions: OwnerSessions;
   }
 }
 
@@ -46,6 +63,10 @@ const plugin: FastifyPluginAsync<FastifySessionFileOptions> = async (fastify, op
     ? new FileSessionStore({ logger: fastify.log.child({ plugin: PLUGIN_NAME }), ...storeOption })
     : storeOption;
   fastify.decorate('fileSessionStore', store);
+  fastify.decorate('sessions', {
+    sessionsOf: (owner) => store.sessionsOf(owner),
+    destroyOwner: (owner, ownerOptions) => store.destroyOwner(owner, ownerOptions),
+  } satisfies OwnerSessions);
   try {
     if (!fastify.hasPlugin('@fastify/cookie')) {
       await fastify.register(fastifyCookie, cookieParser ?? {});

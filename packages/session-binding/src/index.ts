@@ -1,4 +1,5 @@
 export {
+  type CountCallback,
   type GetCallback,
   SessionBinding,
   type StoreCallback,

@@ -3,17 +3,19 @@
  * users (`export * from '@sessionfs/session-binding/public'`), kept in one list.
  */
 export {
+  type DestroyOwnerOptions,
   type EncryptionKey,
   type EncryptionOptions,
   type ErrorCode,
   ErrorCodes,
   type FsAdapter,
   hasErrorCode,
+  type OwnerOf,
   type SessionCodec,
   SessionStoreError,
   type StoreLogger,
 } from '@sessionfs/core';
-export type { StoreCallback } from './session-binding.js';
+export type { CountCallback, StoreCallback } from './session-binding.js';
 export type {
   AdapterStoreOptions,
   DirectoryStoreOptions,

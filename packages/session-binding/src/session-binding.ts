@@ -1,4 +1,5 @@
 import {
+  type DestroyOwnerOptions,
   ErrorCodes,
   type SessionStore,
   SessionStoreError,
@@ -15,6 +16,9 @@ export type StoreCallback = (error?: SessionStoreError | null) => void;
  * corrupt), or an error when the medium failed or the id cannot be stored.
  */
 export type GetCallback<S> = (error: SessionStoreError | null, session?: S | null) => void;
+
+/** Callback of `destroyOwner`: with how many sessions were ended. */
+export type CountCallback = (error: SessionStoreError | null, count?: number) => void;
 
 /** At most one line a minute about empty new sessions that could not be stored. */
 const DROPPED_REPORT_MS = 60_000;
@@ -99,6 +103,32 @@ export class SessionBinding<S extends object> {
     return this.answer(this.engine.destroy(id), callback, (error) => {
       if (error.code !== ErrorCodes.INVALID_ID) throw error;
     });
+  }
+
+  /**
+   * The live sessions of `owner` (as the store's `owner` option names it), with their ids,
+   * streamed. Needs the `owner` option (`ERR_INVALID_OPTION` otherwise).
+   */
+  sessionsOf(owner: string | number): AsyncIterable<[string, S]> {
+    return this.engine.sessionsOf(owner);
+  }
+
+  /**
+   * Ends every session of `owner` but `options.except` ("log out everywhere"), and gives
+   * how many it ended. Needs the `owner` option.
+   */
+  destroyOwner(owner: string | number, options?: DestroyOwnerOptions): Promise<number>;
+  destroyOwner(
+    owner: string | number,
+    options: DestroyOwnerOptions | undefined,
+    callback: CountCallback | undefined,
+  ): Promise<number> | undefined;
+  destroyOwner(
+    owner: string | number,
+    options?: DestroyOwnerOptions,
+    callback?: CountCallback,
+  ): Promise<number> | undefined {
+    return this.answer(this.engine.destroyOwner(owner, options), callback);
   }
 
   /**
