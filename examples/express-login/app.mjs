@@ -2,7 +2,7 @@
 // pages you viewed, log out. Sessions are files in `dir`, through the sessionfs
 // express-session store. Its pages, the same as examples/login's, come from
 // @sessionfs/example-login-kit.
-import { loginPages, nameFromForm } from '@sessionfs/example-login-kit/pages';
+import { endedFromQuery, loginPages, nameFromForm } from '@sessionfs/example-login-kit/pages';
 import { FileStore } from '@sessionfs/express-session-file';
 import express from 'express';
 import session from 'express-session';
@@ -29,7 +29,8 @@ export const COOKIE_NAME = 'sessionId';
 export function buildApp({ dir, maxAge, secret, logError = defaultLogError }) {
   // @fastify/session refuses a shorter secret; the Express demo holds the same line.
   if (secret.length < 32) throw new Error('the session secret must be 32 characters or more');
-  const store = new FileStore({ dir });
+  // Sessions are indexed by user, for "Log out my other sessions".
+  const store = new FileStore({ dir, owner: (session) => session.user });
   const app = express();
   app.disable('x-powered-by');
   app.use(express.urlencoded({ extended: false, limit: '4kb' }));
@@ -56,7 +57,14 @@ export function buildApp({ dir, maxAge, secret, logError = defaultLogError }) {
       return;
     }
     session.visits = (session.visits ?? 0) + 1;
-    res.send(pages.welcome(session.user, session.visits, store.sessionFile(req.sessionID)));
+    res.send(
+      pages.welcome(
+        session.user,
+        session.visits,
+        store.sessionFile(req.sessionID),
+        endedFromQuery(req.query),
+      ),
+    );
   });
 
   app.post('/login', (req, res, next) => {
@@ -83,6 +91,20 @@ export function buildApp({ dir, maxAge, secret, logError = defaultLogError }) {
       if (error) return next(error);
       res.clearCookie(COOKIE_NAME, { path: '/', httpOnly: true, sameSite: 'lax' });
       res.redirect(303, '/');
+    });
+  });
+
+  // Ends every session of this user but this one: on other devices, in other browsers,
+  // whichever server process wrote them.
+  app.post('/logout-others', (req, res, next) => {
+    const { user } = req.session;
+    if (!user) {
+      res.redirect(303, '/');
+      return;
+    }
+    store.destroyOwner(user, { except: req.sessionID }, (error, ended) => {
+      if (error) return next(error);
+      res.redirect(303, `/?ended=${ended}`);
     });
   });
 

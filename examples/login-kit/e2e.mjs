@@ -1,7 +1,8 @@
 // The login demos' browser scenario, in real headless Chromium (Debian's /usr/bin/chromium,
 // or CHROMIUM_PATH, driven by playwright-core) against a demo's server.mjs in a child
 // process: sessions survive a SIGKILL of the server, logging out removes the session file,
-// and an expired session logs the user out. A demo's test/e2e.test.ts registers it with
+// an expired session logs the user out, and "Log out my other sessions" in one browser logs
+// the same user out of another (through one server, and through two over one directory). A demo's test/e2e.test.ts registers it with
 // loginScenario(), so that vitest reports its tests under that demo. Loopback only; every
 // wait is bounded.
 import { spawn } from 'node:child_process';
@@ -131,6 +132,45 @@ async function sessionFiles(dir) {
 }
 
 /**
+ * Chromium with a fresh profile of its own in `profileDir`: a browser on another device,
+ * as far as cookies go.
+ *
+ * @param {string} profileDir
+ */
+async function launchBrowser(profileDir) {
+  const context = await chromium.launchPersistentContext(profileDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    timeout: 30_000,
+  });
+  context.setDefaultTimeout(10_000);
+  const page = context.pages()[0] ?? (await context.newPage());
+  return { context, page };
+}
+
+/**
+ * The text of the element `selector` names on `page`, trimmed.
+ *
+ * @param {import('playwright-core').Page} page
+ * @param {string} selector
+ */
+async function textOn(page, selector) {
+  return ((await page.locator(selector).textContent()) ?? '').trim();
+}
+
+/**
+ * Logs `page` in as `name` through the demo's form.
+ *
+ * @param {import('playwright-core').Page} page
+ * @param {string} name
+ */
+async function logInOn(page, name) {
+  await page.getByLabel('Your name').fill(name);
+  await Promise.all([page.waitForURL(/\/$/), page.getByRole('button', { name: 'Log in' }).click()]);
+}
+
+/**
  * @typedef {object} LoginScenarioOptions
  * @property {string | URL} server The demo's server script, which takes the settings of
  *   `@sessionfs/example-login-kit/config` and prints its `http://127.0.0.1:<port>` URL.
@@ -157,16 +197,10 @@ export function loginScenario({ server: script, cookieName }) {
    *
    * @param {string} selector
    */
-  const text = async (selector) => ((await page.locator(selector).textContent()) ?? '').trim();
+  const text = (selector) => textOn(page, selector);
 
   /** @param {string} name */
-  const logIn = async (name) => {
-    await page.getByLabel('Your name').fill(name);
-    await Promise.all([
-      page.waitForURL(/\/$/),
-      page.getByRole('button', { name: 'Log in' }).click(),
-    ]);
-  };
+  const logIn = (name) => logInOn(page, name);
 
   const sessionCookie = async () =>
     (await context.cookies()).find(({ name }) => name === cookieName);
@@ -179,14 +213,7 @@ export function loginScenario({ server: script, cookieName }) {
         );
       }
       root = await mkdtemp(join(tmpdir(), 'sessionfs-e2e-'));
-      context = await chromium.launchPersistentContext(join(root, 'profile'), {
-        executablePath: CHROMIUM,
-        headless: true,
-        args: CHROMIUM_ARGS,
-        timeout: 30_000,
-      });
-      context.setDefaultTimeout(10_000);
-      page = context.pages()[0] ?? (await context.newPage());
+      ({ context, page } = await launchBrowser(join(root, 'profile')));
       step(
         `chromium ${context.browser()?.version() ?? ''} started with a fresh profile in ${root}/profile`,
       );
@@ -242,7 +269,7 @@ export function loginScenario({ server: script, cookieName }) {
 
       await Promise.all([
         page.waitForURL(/\/$/),
-        page.getByRole('button', { name: 'Log out' }).click(),
+        page.getByRole('button', { name: 'Log out', exact: true }).click(),
       ]);
       expect(await text('#status')).toBe('You are not logged in.');
       expect(await sessionFiles(dir)).toEqual([]);
@@ -297,5 +324,51 @@ export function loginScenario({ server: script, cookieName }) {
 
       expect(await server.kill('SIGTERM')).toBe(0);
     }, 60_000);
+
+    for (const servers of [1, 2]) {
+      const where = servers === 1 ? 'one server' : 'two server processes over one directory';
+      it(`logs the other browser out from the first with "Log out my other sessions" (${where})`, async () => {
+        const dir = join(root, `sessions-everywhere-${servers}`);
+        const first = await DemoServer.start(serverScript, { PORT: '0', SESSIONS_DIR: dir });
+        const second =
+          servers === 1
+            ? first
+            : await DemoServer.start(serverScript, { PORT: '0', SESSIONS_DIR: dir });
+        const phone = await launchBrowser(join(root, `profile-phone-${servers}`));
+        try {
+          await page.goto(first.url);
+          await logIn('Ada Lovelace');
+          await phone.page.goto(second.url);
+          await logInOn(phone.page, 'Ada Lovelace');
+          expect(await textOn(phone.page, '#user')).toBe('Ada Lovelace');
+          expect(await sessionFiles(dir)).toHaveLength(2);
+          step(`Ada logged in from two browsers, through ${where}: two session files`);
+
+          await Promise.all([
+            page.waitForURL(/\/\?ended=1$/),
+            page.getByRole('button', { name: 'Log out my other sessions' }).click(),
+          ]);
+          expect(await text('#ended')).toBe('Logged out of 1 other session.');
+          expect(await text('#user')).toBe('Ada Lovelace');
+          expect(await sessionFiles(dir)).toHaveLength(1);
+          step('first browser: "Log out my other sessions" ended 1, still logged in');
+
+          await phone.page.reload();
+          expect(await textOn(phone.page, '#status')).toBe('You are not logged in.');
+          await page.goto(first.url);
+          expect(await text('#user')).toBe('Ada Lovelace');
+          step('other browser: logged out on its next request; the first stays logged in');
+
+          await Promise.all([
+            page.waitForURL(/\/$/),
+            page.getByRole('button', { name: 'Log out', exact: true }).click(),
+          ]);
+        } finally {
+          await phone.context.close();
+        }
+        expect(await first.kill('SIGTERM')).toBe(0);
+        if (second !== first) expect(await second.kill('SIGTERM')).toBe(0);
+      }, 60_000);
+    }
   });
 }

@@ -2,6 +2,18 @@
 // and a logout button, one for an error; and the rule a login name must keep. Each demo
 // serves these over its own framework.
 
+/**
+ * How many other sessions "Log out my other sessions" ended, from the `ended` query
+ * parameter of the page it redirects to; `undefined` when absent or not a count.
+ *
+ * @param {unknown} query The parsed query string.
+ * @returns {number | undefined}
+ */
+export function endedFromQuery(query) {
+  const ended = /** @type {{ ended?: unknown } | undefined} */ (query)?.ended;
+  return typeof ended === 'string' && /^\d{1,6}$/.test(ended) ? Number(ended) : undefined;
+}
+
 /** The longest name a visitor may log in with. */
 export const MAX_NAME_LENGTH = 40;
 
@@ -50,16 +62,25 @@ ${body}
     /** The login form again, saying which names it takes: the answer to a refused name. */
     nameRefused: () => page(loginForm(`Enter a name of 1 to ${MAX_NAME_LENGTH} characters.`)),
     /**
-     * Who is logged in, the page views so far, a logout button and the session's file.
+     * Who is logged in, the page views so far, a logout button, a button that logs the
+     * user out everywhere else, and the session's file. `ended`, after that button, says
+     * how many other sessions it ended.
      *
      * @param {string} user
      * @param {number} visits
      * @param {string} file
+     * @param {number} [ended]
      */
-    welcome: (user, visits, file) =>
+    welcome: (user, visits, file, ended) =>
       page(`<p id="status">Logged in as <strong id="user">${escapeHtml(user)}</strong>.</p>
-<p>Page views in this session: <strong id="visits">${visits}</strong>. Reload to count up.</p>
+${
+  ended === undefined
+    ? ''
+    : `<p id="ended" role="status">Logged out of <strong>${ended}</strong> other ${ended === 1 ? 'session' : 'sessions'}.</p>
+`
+}<p>Page views in this session: <strong id="visits">${visits}</strong>. Reload to count up.</p>
 <form method="post" action="/logout"><button type="submit">Log out</button></form>
+<form method="post" action="/logout-others"><button type="submit">Log out my other sessions</button></form>
 <p><small>Your session is the file ${escapeHtml(file)}.</small></p>`),
     /**
      * A page that says only `message`, as an error.

@@ -1,7 +1,7 @@
 // The login demo as a Fastify app: log in with a name, see who you are and how many
 // pages you viewed, log out. Sessions are files in `dir`, through the sessionfs plugin.
 // Its pages, the same as examples/express-login's, come from @sessionfs/example-login-kit.
-import { loginPages, nameFromForm } from '@sessionfs/example-login-kit/pages';
+import { endedFromQuery, loginPages, nameFromForm } from '@sessionfs/example-login-kit/pages';
 import { fastifySessionFile } from '@sessionfs/fastify-session-file';
 import Fastify from 'fastify';
 
@@ -30,7 +30,8 @@ export async function buildApp({ dir, maxAge, secret, logger = false }) {
     cookie: { secure: 'auto', sameSite: 'lax', maxAge },
     // Visitors who never log in cost no file.
     saveUninitialized: false,
-    store: { dir },
+    // Sessions are indexed by user, for "Log out my other sessions".
+    store: { dir, owner: (session) => session.user },
   });
 
   app.get('/', async (request, reply) => {
@@ -42,6 +43,7 @@ export async function buildApp({ dir, maxAge, secret, logger = false }) {
       session.user,
       session.visits ?? 1,
       app.fileSessionStore.sessionFile(session.sessionId),
+      endedFromQuery(request.query),
     );
   });
 
@@ -61,6 +63,15 @@ export async function buildApp({ dir, maxAge, secret, logger = false }) {
     await request.session.destroy();
     reply.clearCookie('sessionId', { path: '/' });
     return reply.redirect('/', 303);
+  });
+
+  // Ends every session of this user but this one: on other devices, in other browsers,
+  // whichever server process wrote them.
+  app.post('/logout-others', async (request, reply) => {
+    const { session } = request;
+    if (!session.user) return reply.redirect('/', 303);
+    const ended = await app.sessions.destroyOwner(session.user, { except: session.sessionId });
+    return reply.redirect(`/?ended=${ended}`, 303);
   });
 
   return app;

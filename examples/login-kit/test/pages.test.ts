@@ -1,5 +1,11 @@
 import { expect, it } from 'vitest';
-import { escapeHtml, loginPages, MAX_NAME_LENGTH, nameFromForm } from '../pages.mjs';
+import {
+  endedFromQuery,
+  escapeHtml,
+  loginPages,
+  MAX_NAME_LENGTH,
+  nameFromForm,
+} from '../pages.mjs';
 
 it('takes a name of 1 to 40 characters, trimmed, and nothing else', () => {
   expect(nameFromForm({ name: '  Ada  ' })).toBe('Ada');
@@ -29,4 +35,24 @@ it('puts the title in every page and escapes what the visitor or the error bring
   expect(welcome).toContain('<strong id="visits">3</strong>');
   expect(welcome).toContain('the file /tmp/sessions/a&#38;b.');
   expect(pages.error('<oops>')).toContain('<p class="error" role="alert">&#60;oops&#62;</p>');
+});
+
+it('offers to log out the other sessions, and says how many it ended', () => {
+  const pages = loginPages('demo');
+  const welcome = pages.welcome('Ada', 1, '/tmp/f');
+  expect(welcome).toContain('<form method="post" action="/logout-others">');
+  expect(welcome).not.toContain('id="ended"');
+  expect(pages.welcome('Ada', 1, '/tmp/f', 1)).toContain(
+    'Logged out of <strong>1</strong> other session.',
+  );
+  expect(pages.welcome('Ada', 1, '/tmp/f', 0)).toContain(
+    'Logged out of <strong>0</strong> other sessions.',
+  );
+});
+
+it('reads the count of ended sessions from the query, and nothing else', () => {
+  expect(endedFromQuery({ ended: '3' })).toBe(3);
+  for (const query of [{ ended: '-1' }, { ended: '<b>' }, { ended: ['1'] }, {}, undefined]) {
+    expect(endedFromQuery(query)).toBeUndefined();
+  }
 });

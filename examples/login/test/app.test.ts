@@ -64,3 +64,24 @@ it('clears the session cookie on logout', async () => {
     [],
   );
 });
+
+it('ends the other sessions of the user only, and says how many', async () => {
+  const cookieOf = (response: Awaited<ReturnType<typeof logIn>>) =>
+    response.cookies.find(({ name }) => name === 'sessionId')?.value ?? '';
+  const laptop = cookieOf(await logIn('Ada'));
+  const phone = cookieOf(await logIn('Ada'));
+  const colleague = cookieOf(await logIn('Grace'));
+  const anonymous = await app.inject({ method: 'POST', url: '/logout-others' });
+  expect(anonymous.headers.location).toBe('/');
+  const ended = await app.inject({
+    method: 'POST',
+    url: '/logout-others',
+    cookies: { sessionId: laptop },
+  });
+  expect(ended.headers.location).toBe('/?ended=1');
+  const whoIs = async (cookie: string) =>
+    (await app.inject({ url: '/', cookies: { sessionId: cookie } })).body;
+  expect(await whoIs(phone)).toContain('You are not logged in.');
+  expect(await whoIs(laptop)).toContain('<strong id="user">Ada</strong>');
+  expect(await whoIs(colleague)).toContain('<strong id="user">Grace</strong>');
+});
