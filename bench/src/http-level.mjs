@@ -24,6 +24,7 @@ export const ROUTES = ['counter', 'whoami'];
 export const FILE_CONTENDERS = [
   'sessionfs',
   'sessionfs+sharded',
+  'sessionfs+owner',
   'sessionfs+cache',
   'sessionfs+encryption',
   'bare',
@@ -83,6 +84,7 @@ const LABELS = {
   sessionfs: 'sessionfs (node adapter, defaults)',
   'sessionfs+cache': "sessionfs, `cache: { mode: 'shared' }`",
   'sessionfs+sharded': "sessionfs, `layout: 'sharded'` (16 subdirectories)",
+  'sessionfs+owner': 'sessionfs, `owner: (s) => s.user?.id` (sessions indexed by user)',
   'sessionfs+encryption': 'sessionfs, `encryption` (AES-256-GCM)',
   bare: 'bare file store (temp + rename)',
   memory: "MemoryStore (@fastify/session's, the ceiling)",
@@ -106,6 +108,8 @@ const TARGETS = [
   ['whoami', 'express:sessionfs', 'express:memory', 0.8],
   ['counter', 'express:sessionfs', 'express:bare', 0.9],
   ['counter', 'express:sessionfs', 'express:session-file-store', 1.8],
+  // An owner index costs at most 3% of the counter route (issue 21).
+  ['counter', 'sessionfs+owner', 'sessionfs', 0.97],
   // Encryption costs at most 10% of either route.
   ['counter', 'sessionfs+encryption', 'sessionfs', 0.9],
   ['whoami', 'sessionfs+encryption', 'sessionfs', 0.9],
@@ -117,6 +121,7 @@ const INFO = [
   ['counter', 'sessionfs+sharded', 'sessionfs'],
   ['counter', 'sessionfs+sharded', 'bare'],
   ['whoami', 'sessionfs+sharded', 'sessionfs'],
+  ['whoami', 'sessionfs+owner', 'sessionfs'],
   ['counter', 'sessionfs+cache', 'memory'],
   ['counter', 'sessionfs+cache', 'session-file-store'],
   ['whoami', 'sessionfs+cache', 'memory'],

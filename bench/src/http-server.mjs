@@ -99,6 +99,9 @@ async function createStore() {
       return new FileSessionStore({ dir, cache: { mode: 'shared' } });
     case 'sessionfs+sharded':
       return new FileSessionStore({ dir, layout: 'sharded' });
+    case 'sessionfs+owner':
+      // Every bench session is a logged-in user's: each is indexed by its owner.
+      return new FileSessionStore({ dir, owner: (session) => session.user?.id });
     case 'sessionfs+encryption': {
       const { BENCH_ENCRYPTION } = await import('./contenders.mjs');
       return new FileSessionStore({ dir, encryption: BENCH_ENCRYPTION });

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { cliSection, FLOOR_VARIANTS } from './cli.mjs';
 import { contenderNames, httpLevel, httpTargets } from './http-level.mjs';
 import { memory } from './memory.mjs';
+import { ownersSection } from './owners.mjs';
 import { rekeySection } from './rekey.mjs';
 import { scale } from './scale.mjs';
 import { storeLevel } from './store-level.mjs';
@@ -148,6 +149,17 @@ try {
   if (wanted('memory')) {
     const heap = await memory({ root, count: quick ? 10_000 : 100_000, log });
     sections.push(heap.markdown);
+  }
+
+  if (wanted('owners')) {
+    const owners = await ownersSection({
+      root,
+      count: quick ? 100_000 : 1_000_000,
+      owned: 100,
+      rounds: quick ? 3 : 5,
+      log,
+    });
+    sections.push(owners.markdown);
   }
 
   if (wanted('cli')) {

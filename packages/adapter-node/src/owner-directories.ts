@@ -27,8 +27,9 @@ const ADD_ATTEMPTS = 3;
 /**
  * The owner index on files: `.owners/<owner>/<key>`, one directory per owner (a digest
  * the store makes) holding one entry per session, named by its key. An entry is a
- * symbolic link made with one call that fails harmlessly when it exists, so recording a
- * session costs one system call; removing one, one more. Nothing in it is ever opened or
+ * symbolic link, looked up before it is made: recording a session already recorded (every
+ * save after its first) costs one `lstat`; a new one, a `symlink` more; removing one, an
+ * `unlink` and an `rmdir` that fails while the owner has other sessions. Nothing in it is ever opened or
  * followed, and a listing yields only names that are keys.
  */
 export class OwnerDirectories implements OwnerIndex {
@@ -55,6 +56,9 @@ export class OwnerDirectories implements OwnerIndex {
     this.checkRoot();
     const ownerDir = join(this.root, owner);
     const entry = join(ownerDir, key);
+    // Recorded already, in the common case (every save after the first): one lstat,
+    // which says so without the exception a symlink over an existing entry would cost.
+    if (await this.exists(entry)) return;
     for (let attempt = 1; ; attempt += 1) {
       try {
         if (this.synchronous) this.fs.symlinkSync(ENTRY_TARGET, entry);
@@ -102,6 +106,21 @@ export class OwnerDirectories implements OwnerIndex {
     this.checkRoot();
     for await (const name of this.names(this.root)) {
       if (isValidKey(name.name) && name.isDirectory()) yield name.name;
+    }
+  }
+
+  /** Whether an entry is at `entry`. */
+  private async exists(entry: string): Promise<boolean> {
+    try {
+      if (this.synchronous) {
+        return this.fs.lstatSync(entry, { throwIfNoEntry: false }) !== undefined;
+      }
+      await this.fs.promises.lstat(entry);
+      return true;
+    } catch (error) {
+      const code = errnoCode(error);
+      if (code === 'ENOENT' || code === 'ENOTDIR') return false;
+      throw toStoreError(error, 'look up the owner entry', entry);
     }
   }
 
