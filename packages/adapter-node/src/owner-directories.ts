@@ -50,12 +50,7 @@ export class OwnerDirectories implements OwnerIndex {
   }
 
   async add(owner: string, key: string): Promise<void> {
-    this.assertOpen();
-    assertValidKey(owner);
-    assertValidKey(key);
-    this.checkRoot();
-    const ownerDir = join(this.root, owner);
-    const entry = join(ownerDir, key);
+    const { ownerDir, entry } = this.pathsOf(owner, key);
     // Recorded already, in the common case (every save after the first): one lstat,
     // which says so without the exception a symlink over an existing entry would cost.
     if (await this.exists(entry)) return;
@@ -76,12 +71,7 @@ export class OwnerDirectories implements OwnerIndex {
   }
 
   async remove(owner: string, key: string): Promise<void> {
-    this.assertOpen();
-    assertValidKey(owner);
-    assertValidKey(key);
-    this.checkRoot();
-    const ownerDir = join(this.root, owner);
-    const entry = join(ownerDir, key);
+    const { ownerDir, entry } = this.pathsOf(owner, key);
     try {
       await this.fs.promises.unlink(entry);
     } catch (error) {
@@ -107,6 +97,16 @@ export class OwnerDirectories implements OwnerIndex {
     for await (const name of this.names(this.root)) {
       if (isValidKey(name.name) && name.isDirectory()) yield name.name;
     }
+  }
+
+  /** The owner's directory and the entry of `key` in it, once both names are checked. */
+  private pathsOf(owner: string, key: string): { ownerDir: string; entry: string } {
+    this.assertOpen();
+    assertValidKey(owner);
+    assertValidKey(key);
+    this.checkRoot();
+    const ownerDir = join(this.root, owner);
+    return { ownerDir, entry: join(ownerDir, key) };
   }
 
   /** Whether an entry is at `entry`. */

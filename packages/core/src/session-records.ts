@@ -50,9 +50,14 @@ export class SessionRecords {
    * large, not a record); `get` reports those.
    */
   async read(key: string): Promise<ListedRecord | null> {
-    let value: StoredValue | null;
+    const value = await this.readValue(key);
+    return value === null ? null : { value, record: parseRecord(value.data) };
+  }
+
+  /** The stored value under `key`, unparsed; `null` as for {@link read}. */
+  async readValue(key: string): Promise<StoredValue | null> {
     try {
-      value = await this.adapter.read(key, { maxBytes: this.maxRecordBytes });
+      return await this.adapter.read(key, { maxBytes: this.maxRecordBytes });
     } catch (error) {
       if (
         hasErrorCode(error, ErrorCodes.TOO_LARGE) ||
@@ -62,7 +67,6 @@ export class SessionRecords {
       }
       throw error;
     }
-    return value === null ? null : { value, record: parseRecord(value.data) };
   }
 
   /**

@@ -422,15 +422,9 @@ class SessionStoreEngine<S> implements SessionStore<S> {
     }
     let value: StoredValue | null;
     try {
-      value = await this.adapter.read(key, { maxBytes: this.maxRecordBytes });
+      // A record too large or a foreign entry reads as none: `get` reports them when asked.
+      value = await this.records.readValue(key);
     } catch (error) {
-      // Neither is a session anyone is served: `get` deals with them when asked.
-      if (
-        hasErrorCode(error, ErrorCodes.TOO_LARGE) ||
-        hasErrorCode(error, ErrorCodes.FOREIGN_ENTRY)
-      ) {
-        return null;
-      }
       throw storeFailure(error, 'read');
     }
     const session =

@@ -1,7 +1,6 @@
 import type { SessionStore as FastifySessionStoreContract } from '@fastify/session';
-import type { DestroyOwnerOptions, SessionStore } from '@sessionfs/core';
+import type { SessionStore } from '@sessionfs/core';
 import {
-  type CountCallback,
   type FileSessionStoreOptions,
   type GetCallback as GenericGetCallback,
   SessionBinding,
@@ -31,7 +30,8 @@ export type GetCallback = GenericGetCallback<Session>;
 export class FileSessionStore implements FastifySessionStoreContract {
   /**
    * The store engine, for management: `length()`, `ids()`, `entries()`, `clear()`,
-   * `reap()`, and `get`/`set`/`destroy` as promises.
+   * `reap()`, `sessionsOf()` and `destroyOwner()` (with the `owner` option), and
+   * `get`/`set`/`destroy` as promises.
    */
   readonly engine: SessionStore<Session>;
   /**
@@ -82,33 +82,6 @@ export class FileSessionStore implements FastifySessionStoreContract {
   destroy(sessionId: string, callback: StoreCallback): void;
   destroy(sessionId: string, callback?: StoreCallback): Promise<void> | undefined {
     return this.binding.destroy(sessionId, callback);
-  }
-
-  /**
-   * The live sessions of `owner` (as the `owner` option names it: `owner: (s) =>
-   * s.user?.id`), with their ids, streamed. Needs the `owner` option.
-   */
-  sessionsOf(owner: string | number): AsyncIterable<[string, Session]> {
-    return this.binding.sessionsOf(owner);
-  }
-
-  /**
-   * Ends every session of `owner` ("log out everywhere"), but `options.except` (the
-   * current request's `request.session.sessionId`, to stay logged in there), and gives
-   * how many it ended. Needs the `owner` option.
-   */
-  destroyOwner(owner: string | number, options?: DestroyOwnerOptions): Promise<number>;
-  destroyOwner(
-    owner: string | number,
-    options: DestroyOwnerOptions | undefined,
-    callback: CountCallback,
-  ): void;
-  destroyOwner(
-    owner: string | number,
-    options?: DestroyOwnerOptions,
-    callback?: CountCallback,
-  ): Promise<number> | undefined {
-    return this.binding.destroyOwner(owner, options, callback);
   }
 
   /**

@@ -2,7 +2,7 @@ import fastifyCookie, { type FastifyCookieOptions } from '@fastify/cookie';
 import fastifySession, { type FastifySessionOptions } from '@fastify/session';
 import type { DestroyOwnerOptions } from '@sessionfs/core';
 import type { FileSessionStoreOptions } from '@sessionfs/session-binding';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, Session } from 'fastify';
 import fp from 'fastify-plugin';
 import { FileSessionStore } from './file-session-store.js';
 
@@ -33,8 +33,8 @@ export interface FastifySessionFileOptions extends Omit<FastifySessionOptions, '
 
 /** The sessions of one owner, across every device: what `fastify.sessions` offers. */
 export interface OwnerSessions {
-  /** The live sessions of `owner`, with their ids, streamed (see `FileSessionStore`). */
-  sessionsOf: FileSessionStore['sessionsOf'];
+  /** The live sessions of `owner`, with their ids, streamed. */
+  sessionsOf(owner: string | number): AsyncIterable<[string, Session]>;
   /**
    * Ends every session of `owner` but `options.except` and resolves how many it ended:
    * `fastify.sessions.destroyOwner(userId, { except: request.session.sessionId })`.
@@ -64,8 +64,8 @@ const plugin: FastifyPluginAsync<FastifySessionFileOptions> = async (fastify, op
     : storeOption;
   fastify.decorate('fileSessionStore', store);
   fastify.decorate('sessions', {
-    sessionsOf: (owner) => store.sessionsOf(owner),
-    destroyOwner: (owner, ownerOptions) => store.destroyOwner(owner, ownerOptions),
+    sessionsOf: (owner) => store.engine.sessionsOf(owner),
+    destroyOwner: (owner, ownerOptions) => store.engine.destroyOwner(owner, ownerOptions),
   } satisfies OwnerSessions);
   try {
     if (!fastify.hasPlugin('@fastify/cookie')) {
