@@ -1,5 +1,12 @@
 import { isCluster, type RedisClient, type Scanner } from './client.js';
 
+/**
+ * What follows the adapter's prefix in the name of an owner's set, before the owner. A key
+ * never starts with a dot, so no key names an owner set, and `list` skips every name that
+ * is not a key: an owner set is never read, listed, counted, reaped or cleared as a value.
+ */
+export const OWNER_SETS = '.owners:';
+
 /** The `SCAN` pattern of every key that starts with `prefix`, and of no other. */
 export function startingWith(prefix: string): string {
   // Escapes SCAN's glob characters so that the prefix matches only itself.

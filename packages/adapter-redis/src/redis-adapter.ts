@@ -6,7 +6,9 @@ import {
   type DeleteOptions,
   ErrorCodes,
   type FsAdapter,
+  isValidKey,
   type MoveOptions,
+  type OwnerIndex,
   type ReadOptions,
   type ReplaceOptions,
   SessionStoreError,
@@ -29,9 +31,9 @@ import {
   TAG_BYTES,
   writeHeader,
 } from './header.js';
-import { scanBatches, startingWith } from './listing.js';
+import { OWNER_SETS, scanBatches, startingWith } from './listing.js';
 import type { RedisAdapterOptions } from './options.js';
-import { DELETE_IF, REPLACE_IF, STAT, TOUCH } from './scripts.js';
+import { ADD_OWNED, DELETE_IF, REPLACE_IF, STAT, TOUCH } from './scripts.js';
 import type { TrackedValue } from './tracked-keys.js';
 import { ClientSideCache, UNTRACKED, type ValueTracking } from './value-tracking.js';
 
@@ -45,6 +47,11 @@ export interface RedisAdapter extends FsAdapter {
   touch(key: string, expiresAt: number, options?: TouchOptions): Promise<boolean>;
   move(from: string, to: string, options?: MoveOptions): Promise<boolean>;
   replace(key: string, data: Uint8Array, options: ReplaceOptions): Promise<WriteResult | null>;
+  /**
+   * The owner index: per owner, a Redis set of keys under the prefix, named
+   * `<prefix>.owners:<owner>`, which expires at the latest expiry given to `add`.
+   */
+  readonly owners: OwnerIndex;
   /** Closes the client if the adapter created it; a client you passed stays open. */
   close(): Promise<void>;
 }
@@ -53,7 +60,8 @@ export interface RedisAdapter extends FsAdapter {
  * An `FsAdapter` over Redis or Redis Cluster. Values are plain string keys written with
  * `SET … PXAT` behind a small header, so Redis expires them itself (`nativeExpiry`) and a
  * read is one `GET`; `touch` moves both expiries in one script; listing is `SCAN` on
- * every master, never `KEYS`.
+ * every master, never `KEYS`. The owner index keeps a set per owner, one key, so that all
+ * of an owner's entries live on one cluster node.
  */
 export function createRedisAdapter(options: RedisAdapterOptions = {}): RedisAdapter {
   const timeout = options.timeout ?? 2_000;
@@ -101,6 +109,15 @@ class RedisKeyAdapter implements RedisAdapter {
   readonly capabilities = Object.freeze({
     nativeExpiry: true,
     cheapWrites: true,
+  });
+  readonly owners: OwnerIndex = Object.freeze({
+    // The store adds an entry again whenever it moves a session's expiry: a set can then
+    // expire with its sessions instead of waiting for a sweep.
+    expiring: true,
+    add: (owner: string, key: string, expiresAt?: number) => this.addOwned(owner, key, expiresAt),
+    remove: (owner: string, key: string) => this.removeOwned(owner, key),
+    keys: (owner: string) => this.ownedKeys(owner),
+    owners: () => this.ownerNames(),
   });
   private closed = false;
   private readonly send: Send;
@@ -213,16 +230,79 @@ class RedisKeyAdapter implements RedisAdapter {
   async *list(prefix: string): AsyncIterable<string> {
     this.assertOpen();
     assertValidPrefix(prefix);
-    const pattern = startingWith(this.prefix + prefix);
-    // Each step is bounded in time as every other operation is: a listing over a Redis
-    // that is down (or never came up) fails with `ERR_UNAVAILABLE` instead of waiting.
+    for await (const key of this.scan('list', prefix, this.prefix)) {
+      // Not a key, so not a value: an owner set, or a name someone else put there.
+      if (isValidKey(key)) yield key;
+    }
+  }
+
+  /**
+   * The names of the Redis keys that start with `namePrefix` then `prefix`, without
+   * `namePrefix`, by `SCAN` on every master. Each step is bounded in time as every other
+   * operation is: a listing over a Redis that is down (or never came up) fails with
+   * `ERR_UNAVAILABLE` instead of waiting.
+   */
+  private async *scan(action: string, prefix: string, namePrefix: string): AsyncIterable<string> {
+    const pattern = startingWith(namePrefix + prefix);
     const connecting = this.connecting;
-    if (connecting) await this.bounded('list', prefix, () => connecting);
+    if (connecting) await this.bounded(action, prefix, () => connecting);
     const batches = scanBatches(this.client, pattern, this.scanCount)[Symbol.asyncIterator]();
     for (;;) {
-      const step = await this.bounded('list', prefix, () => batches.next());
+      const step = await this.bounded(action, prefix, () => batches.next());
       if (step.done) return;
-      for (const redisKey of step.value) yield redisKey.slice(this.prefix.length);
+      for (const redisKey of step.value) yield redisKey.slice(namePrefix.length);
+    }
+  }
+
+  /** The Redis key of `owner`'s set. */
+  private ownerSet(owner: string): string {
+    return this.prefix + OWNER_SETS + owner;
+  }
+
+  /** `owners.add`: SADD, and the set's expiry moved to the latest given, in one script. */
+  private addOwned(owner: string, key: string, expiresAt: number | undefined): Promise<void> {
+    return this.runOn('index a session under', owner, this.ownerSet(owner), async (setKey) => {
+      assertValidKey(key);
+      const at = expiresAt === undefined ? '' : String(redisTime(expiresAt));
+      await ADD_OWNED.run(this.send, setKey, key, at);
+    });
+  }
+
+  private removeOwned(owner: string, key: string): Promise<void> {
+    return this.runOn('unindex a session of', owner, this.ownerSet(owner), async (setKey) => {
+      assertValidKey(key);
+      await this.send(setKey, false, ['SREM', setKey, key]);
+    });
+  }
+
+  /**
+   * `owners.keys`: the set by `SSCAN`, a bounded batch per command, so that an owner with
+   * a huge set never blocks Redis or fills memory with one reply (as `SMEMBERS` would).
+   */
+  private async *ownedKeys(owner: string): AsyncIterable<string> {
+    const setKey = this.ownerSet(owner);
+    const count = String(this.scanCount);
+    let cursor = '0';
+    do {
+      const [next, members] = await this.runOn(
+        'list the sessions of',
+        owner,
+        setKey,
+        (redisKey) => this.send(redisKey, true, ['SSCAN', redisKey, cursor, 'COUNT', count]),
+        (reply) => reply as [Buffer, Buffer[]],
+      );
+      cursor = next.toString();
+      for (const member of members) {
+        const key = member.toString();
+        if (isValidKey(key)) yield key;
+      }
+    } while (cursor !== '0');
+  }
+
+  private async *ownerNames(): AsyncIterable<string> {
+    this.assertOpen();
+    for await (const owner of this.scan('list the owners', '', this.prefix + OWNER_SETS)) {
+      if (isValidKey(owner)) yield owner;
     }
   }
 
@@ -380,11 +460,21 @@ class RedisKeyAdapter implements RedisAdapter {
     operation: (redisKey: string) => Promise<R>,
     toResult?: (reply: R) => T,
   ): Promise<T> {
+    return this.runOn(action, key, this.prefix + key, operation, toResult);
+  }
+
+  /** `run`, on a Redis key other than the value's: `key` is then checked and reported. */
+  private runOn<R, T = R>(
+    action: string,
+    key: string,
+    redisKey: string,
+    operation: (redisKey: string) => Promise<R>,
+    toResult?: (reply: R) => T,
+  ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.assertOpen();
       assertValidKey(key);
       const inFlight = this.deadlines.start(new InFlight(action, key, reject));
-      const redisKey = this.prefix + key;
       const started = this.connecting
         ? // An operation waiting for the first connection never starts once reported failed.
           this.connecting.then(() => {

@@ -85,3 +85,18 @@ return 1
 `,
   false,
 );
+
+// Adds ARGV[1] to the owner set KEYS[1], and keeps the set's expiry at the latest one an
+// add ever gave (ARGV[2], ms), or at none once an add gave none (''), so that the set
+// outlives every session it lists. PEXPIREAT GT alone would not do: Redis counts a set
+// without expiry, as SADD creates one, as expiring never, and GT would leave it so.
+export const ADD_OWNED = new Script(
+  `
+local created = redis.call('EXISTS', KEYS[1]) == 0
+redis.call('SADD', KEYS[1], ARGV[1])
+if ARGV[2] == '' then redis.call('PERSIST', KEYS[1])
+elseif created then redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+else redis.call('PEXPIREAT', KEYS[1], ARGV[2], 'GT') end
+`,
+  false,
+);
