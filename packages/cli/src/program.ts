@@ -166,7 +166,7 @@ Progress goes to stderr: a bar on a terminal, a line every few seconds otherwise
       examples([
         'sessionfs rm 3tqRz8yYgH0bOQ5kY2Qn3w --dir ./sessions',
         'sessionfs rm --owner alice --dir ./sessions',
-        'sessionfs rm --owner 42 --except 3tqRz8yYgH0bOQ5kY2Qn3w --redis redis://127.0.0.1:6379',
+        `${OWNER_PATH_VARIABLE}=passport.user sessionfs rm --owner 42 --except 3tqRz8yYgH0bOQ5kY2Qn3w --dir ./sessions`,
       ]),
     )
     .action(run<RemoveOptions, [string[]]>((context, ids) => remove(context, ids)));
