@@ -4,11 +4,13 @@ import {
   createSessionStore,
   type EncryptionKey,
   type EncryptionOptions,
+  type SessionData,
   type SessionStore,
   type StoreLogger,
 } from '@sessionfs/core';
 import type { FsAdapter } from '@sessionfs/core/adapter';
 import { CliError, usageError } from './errors.js';
+import { keepingOwnerEntries, type OwnerLookup } from './owners.js';
 
 /** The options every command that opens a store takes. */
 export interface BackendOptions {
@@ -36,6 +38,12 @@ export interface OpenOptions {
    * nothing else to do. `pnpm bench --only=cli` measures the difference.
    */
   bulk?: boolean;
+  /**
+   * Where sessions name their owner, for a command about one owner's sessions: the store
+   * gets it as its `owner` option, over the backend's owner index (`ERR_NO_OWNER_INDEX`
+   * where it keeps none).
+   */
+  owner?: OwnerLookup;
 }
 
 /** How many file operations a bulk run keeps under way at once. */
@@ -44,14 +52,24 @@ const BULK_CONCURRENCY = 16;
 /** Opens the store the options name: a directory (node adapter) or Redis. */
 export async function openStore(options: BackendOptions, open: OpenOptions): Promise<SessionStore> {
   const encryption = encryptionOf(options, open.env);
-  const adapter = await adapterOf(options, open.mustExist, open.bulk === true);
-  return createSessionStore({
+  const opened = await adapterOf(options, open.mustExist, open.bulk === true);
+  let adapter = opened;
+  if (open.owner) {
+    try {
+      adapter = keepingOwnerEntries(opened);
+    } catch (error) {
+      await opened.close?.();
+      throw error;
+    }
+  }
+  return createSessionStore<SessionData>({
     adapter,
     // The command decides what to remove, and when: no reaper of its own.
     reapInterval: false,
     logger: open.logger,
     ...(open.bulk ? { concurrency: BULK_CONCURRENCY } : {}),
     ...(encryption ? { encryption } : {}),
+    ...(open.owner ? { owner: open.owner.ownerOf } : {}),
   });
 }
 

@@ -5,10 +5,11 @@ import type { CommandContext, CommonOptions } from './commands/context.js';
 import { list, show, stats } from './commands/inspect.js';
 import { keygen, rekey } from './commands/keys.js';
 import { layout } from './commands/layout.js';
-import { clear, prune, remove } from './commands/remove.js';
+import { clear, prune, type RemoveOptions, remove } from './commands/remove.js';
 import { exportSessions, importSessions } from './commands/transfer.js';
 import { describeError, ExitCodes } from './errors.js';
 import { type Io, OutputClosed } from './io.js';
+import { DEFAULT_OWNER_PATH, OWNER_PATH_VARIABLE } from './owners.js';
 import { PROGRESS_VARIABLE } from './progress.js';
 
 export { ExitCodes } from './errors.js';
@@ -41,6 +42,23 @@ function withBackend(command: Command): Command {
     .option('--accept-plaintext', 'read records written before encryption was turned on')
     .option('-q, --quiet', 'no progress on stderr')
     .addHelpText('after', BACKEND_HELP);
+}
+
+const OWNER_HELP = `
+Owners: --owner reads the sessions the store's owner index holds for that owner (the app
+sets the store's \`owner\` option). --owner-path says where a session names its owner, as
+the app's \`owner\` function reads it: ${OWNER_PATH_VARIABLE}, else ${DEFAULT_OWNER_PATH}
+(for \`owner: (s) => s.user?.id\`). Passport: passport.user (Express), passport (Fastify).`;
+
+/** Adds `--owner` and `--owner-path`, for the commands about one owner's sessions. */
+function withOwner(command: Command): Command {
+  return command
+    .option('--owner <id>', "only this owner's sessions, through the owner index")
+    .option(
+      '--owner-path <path>',
+      `where a session names its owner (default ${OWNER_PATH_VARIABLE}, else ${DEFAULT_OWNER_PATH})`,
+    )
+    .addHelpText('after', OWNER_HELP);
 }
 
 function examples(lines: string[]): string {
@@ -100,7 +118,7 @@ Progress goes to stderr: a bar on a terminal, a line every few seconds otherwise
     )
     .action(run(stats));
 
-  withBackend(program.command('ls'))
+  withOwner(withBackend(program.command('ls')))
     .description('one line per live session (expiry, size, id), streamed. Reads only.')
     .option('--expired', 'expired sessions not yet pruned, instead of live ones')
     .option('--expiring-within <duration>', 'live sessions expiring within, e.g. 15m, 1h, 2d')
@@ -112,6 +130,8 @@ Progress goes to stderr: a bar on a terminal, a line every few seconds otherwise
         'sessionfs ls --dir ./sessions',
         'sessionfs ls --dir ./sessions --expiring-within 1h',
         'sessionfs ls --dir ./sessions --larger-than 100kB --json | jq -r .id',
+        'sessionfs ls --dir ./sessions --owner alice',
+        'sessionfs ls --dir ./sessions --owner 42 --owner-path passport.user --json',
       ]),
     )
     .action(run(list));
@@ -131,11 +151,25 @@ Progress goes to stderr: a bar on a terminal, a line every few seconds otherwise
     )
     .action(run(show));
 
-  withBackend(program.command('rm'))
-    .argument('<id...>', 'session ids')
-    .description('remove sessions: their users are logged out')
-    .addHelpText('after', examples(['sessionfs rm 3tqRz8yYgH0bOQ5kY2Qn3w --dir ./sessions']))
-    .action(run<CommonOptions, [string[]]>((context, ids) => remove(context, ids)));
+  withOwner(withBackend(program.command('rm')))
+    .argument('[id...]', 'session ids')
+    .description(
+      "remove sessions, by id or all of an owner's (log out everywhere): their users are logged out",
+    )
+    .option(
+      '--except <id>',
+      'with --owner: keep this session (the one the user is in, say); repeat for more',
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
+    .addHelpText(
+      'after',
+      examples([
+        'sessionfs rm 3tqRz8yYgH0bOQ5kY2Qn3w --dir ./sessions',
+        'sessionfs rm --owner alice --dir ./sessions',
+        `${OWNER_PATH_VARIABLE}=passport.user sessionfs rm --owner 42 --except 3tqRz8yYgH0bOQ5kY2Qn3w --dir ./sessions`,
+      ]),
+    )
+    .action(run<RemoveOptions, [string[]]>((context, ids) => remove(context, ids)));
 
   withBackend(program.command('prune'))
     .description(

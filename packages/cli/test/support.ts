@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { lstat, mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -116,16 +116,26 @@ export function cookieSession(data: Record<string, unknown>, maxAge = HOUR) {
   };
 }
 
-/** Every file of `dir` with its bytes and times: what a read-only command must not change. */
+/**
+ * Every file of `dir` with its bytes and times, and those of its subdirectories (the owner
+ * index, say): what a read-only command must not change.
+ */
 export async function snapshot(dir: string): Promise<string[]> {
   const names = (await readdir(dir)).sort();
-  return Promise.all(
-    names.map(async (name) => {
+  const entries = await Promise.all(
+    names.map(async (name): Promise<string[]> => {
       const path = join(dir, name);
-      const stats = await stat(path);
-      return `${name} ${stats.mtimeMs} ${stats.mode} ${(await readFile(path)).toString('base64')}`;
+      const stats = await lstat(path);
+      if (stats.isDirectory()) {
+        return [`${name}/ ${stats.mode}`, ...(await snapshot(path)).map((row) => `${name}/${row}`)];
+      }
+      const content = stats.isSymbolicLink()
+        ? `-> ${await readlink(path)}`
+        : (await readFile(path)).toString('base64');
+      return [`${name} ${stats.mtimeMs} ${stats.mode} ${content}`];
     }),
   );
+  return entries.flat();
 }
 
 /** The lines of an output, without the empty last one. */

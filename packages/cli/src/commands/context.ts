@@ -1,6 +1,7 @@
 import type { SessionStore, StoreLogger } from '@sessionfs/core';
 import { type BackendOptions, openStore } from '../backend.js';
 import type { Io } from '../io.js';
+import type { OwnerLookup } from '../owners.js';
 import { type Progress, startProgress } from '../progress.js';
 
 /** What every command gets: its options, where to write, and the store once opened. */
@@ -31,11 +32,16 @@ export function cliLogger(io: Io): StoreLogger {
 export async function withStore<O extends CommonOptions, R>(
   context: CommandContext<O>,
   body: (store: SessionStore) => Promise<R>,
-  { mustExist = true, bulk = false }: { mustExist?: boolean; bulk?: boolean } = {},
+  {
+    mustExist = true,
+    bulk = false,
+    owner,
+  }: { mustExist?: boolean; bulk?: boolean; owner?: OwnerLookup } = {},
 ): Promise<R> {
   const store = await openStore(context.options, {
     mustExist,
     bulk,
+    ...(owner ? { owner } : {}),
     logger: cliLogger(context.io),
     env: context.io.env,
   });

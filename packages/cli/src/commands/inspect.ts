@@ -3,6 +3,15 @@ import { type InspectedRecord, type SessionData, sessionKey } from '@sessionfs/c
 import { isValidKey } from '@sessionfs/core/adapter';
 import { CliError, usageError } from '../errors.js';
 import { writeOut } from '../io.js';
+import {
+  type OwnerEntries,
+  type OwnerOptions,
+  ownedRecords,
+  ownerAskedFor,
+  ownerLookupOf,
+  unreadableNote,
+  whyNoneFound,
+} from '../owners.js';
 import { bytes, count, expiry, isoTime, parseDuration, parseSize, span } from '../units.js';
 import { type CommandContext, type CommonOptions, progressOf, withStore } from './context.js';
 
@@ -110,14 +119,17 @@ function describeStats(figures: StoreStats, now: number): string {
   return `${lines.join('\n')}\n`;
 }
 
-export interface ListOptions extends CommonOptions {
+export interface ListOptions extends CommonOptions, OwnerOptions {
   json?: boolean;
   expired?: boolean;
   expiringWithin?: string;
   largerThan?: string;
 }
 
-/** `ls`: one line per session, streamed as the listing goes; filters; NDJSON with `--json`. */
+/**
+ * `ls`: one line per session, streamed as the listing goes; filters; NDJSON with `--json`.
+ * With `--owner`, only that owner's entries of the owner index are read, not every record.
+ */
 export async function list(context: CommandContext<ListOptions>): Promise<void> {
   const { io, now, options } = context;
   const within =
@@ -126,16 +138,40 @@ export async function list(context: CommandContext<ListOptions>): Promise<void> 
   if (options.expired && within !== undefined) {
     throw usageError('--expired and --expiring-within exclude each other', 'give one of them');
   }
-  await withStore(context, async (store) => {
-    for await (const record of store.inspect({ signal: io.signal })) {
-      if (options.expired ? record.state !== 'expired' : record.state !== 'live') continue;
-      if (within !== undefined && (record.expiresAt ?? Number.POSITIVE_INFINITY) > now + within) {
-        continue;
+  const owner = ownerAskedFor(options);
+  const lookup = owner === undefined ? undefined : ownerLookupOf(options, io.env);
+  const listed = (record: InspectedRecord<SessionData>) =>
+    (options.expired ? record.state === 'expired' : record.state === 'live') &&
+    (within === undefined || (record.expiresAt ?? Number.POSITIVE_INFINITY) <= now + within) &&
+    (largerThan === undefined || record.size > largerThan);
+  const print = (record: InspectedRecord<SessionData>) =>
+    writeOut(io.stdout, options.json ? `${listedJson(record)}\n` : listedLine(record, now));
+
+  if (owner === undefined || lookup === undefined) {
+    await withStore(context, async (store) => {
+      for await (const record of store.inspect({ signal: io.signal })) {
+        if (listed(record)) await print(record);
       }
-      if (largerThan !== undefined && !(record.size > largerThan)) continue;
-      await writeOut(io.stdout, options.json ? `${listedJson(record)}\n` : listedLine(record, now));
-    }
-  });
+    });
+    return;
+  }
+  const entries: OwnerEntries = { indexed: 0, others: 0, unreadable: 0 };
+  const notes = await withStore(
+    context,
+    async (store) => {
+      let owned = 0;
+      for await (const record of ownedRecords(store, lookup, owner, entries, io.signal)) {
+        owned += 1;
+        if (listed(record)) await print(record);
+      }
+      return [
+        unreadableNote(owner, entries),
+        owned === 0 ? await whyNoneFound(store, lookup, owner, entries) : undefined,
+      ];
+    },
+    { owner: lookup },
+  );
+  for (const note of notes) if (note !== undefined) io.stderr.write(`${note}\n`);
 }
 
 function listedJson(record: InspectedRecord<SessionData>): string {
