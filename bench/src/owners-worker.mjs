@@ -2,18 +2,23 @@
 // JSON line: per backend, the medians and maxima of `sessionsOf` and `destroyOwner`, and
 // the floor.
 //
-// Usage: node owners-worker.mjs <root> <sessions> <owned> <rounds>
+// Usage: node owners-worker.mjs <root> <sessions> <owned> <rounds> [<redis url>]
 import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { opendir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createNodeAdapter } from '@sessionfs/adapter-node';
+import { createRedisAdapter } from '@sessionfs/adapter-redis';
 import { createSessionStore, ownerKey, sessionKey } from '@sessionfs/core';
 import { sampleRecord, writeSessions } from './cli-files.mjs';
 import { makeSession, sessionId } from './sessions.mjs';
 import { median } from './util.mjs';
 
-const [root, countText, ownedText, roundsText] = process.argv.slice(2);
+const REDIS_PREFIX = 'bench-owners:';
+/** Commands sent at once while filling Redis. */
+const REDIS_BATCH = 5_000;
+
+const [root, countText, ownedText, roundsText, redisUrl] = process.argv.slice(2);
 const count = Number(countText);
 const owned = Number(ownedText);
 const rounds = Number(roundsText);
@@ -132,4 +137,61 @@ const setupSeconds = (performance.now() - started) / 1000;
   rmSync(join(root, 'files'), { recursive: true, force: true });
 }
 
-console.log(JSON.stringify({ count, owned, otherOwners, setupSeconds, backends }));
+/**
+ * Redis with `others` sessions of other owners, each in its owner's set as the adapter keeps
+ * them (`<prefix>.owners:<owner>`), written directly, pipelined: the measured calls never
+ * read them, they make the owner one among many.
+ */
+async function populateRedis(client, sample) {
+  const expiresAt = String(Date.now() + 24 * 60 * 60_000);
+  const ownerSets = Array.from(
+    { length: otherOwners },
+    (_, owner) => `${REDIS_PREFIX}.owners:${ownerKey(`user-${owner}`)}`,
+  );
+  for (let first = 0; first < others; first += REDIS_BATCH) {
+    const commands = [];
+    for (let i = first; i < Math.min(others, first + REDIS_BATCH); i += 1) {
+      const key = sessionKey(sessionId());
+      commands.push(
+        client.sendCommand(['SET', `${REDIS_PREFIX}${key}`, sample, 'PXAT', expiresAt]),
+      );
+      commands.push(client.sendCommand(['SADD', ownerSets[i % otherOwners], key]));
+    }
+    await Promise.all(commands);
+  }
+  for (let first = 0; first < otherOwners; first += REDIS_BATCH) {
+    await Promise.all(
+      ownerSets
+        .slice(first, first + REDIS_BATCH)
+        .map((set) => client.sendCommand(['PEXPIREAT', set, expiresAt])),
+    );
+  }
+}
+
+let redisSetupSeconds;
+if (redisUrl) {
+  const begin = performance.now();
+  const { createClient } = await import('redis');
+  const client = createClient({ url: redisUrl });
+  await client.connect();
+  await populateRedis(client, JSON.stringify(makeSession(0)));
+  redisSetupSeconds = (performance.now() - begin) / 1000;
+  const open = () =>
+    createSessionStore({
+      adapter: createRedisAdapter({ url: redisUrl, prefix: REDIS_PREFIX }),
+      owner: ownerOf,
+      reapInterval: false,
+      logger: silent,
+    });
+  const writer = open();
+  const reader = open();
+  backends.push(await measure('Redis (one server)', 'redis', writer, reader));
+  await writer.close();
+  await reader.close();
+  await client.sendCommand(['FLUSHALL']);
+  await client.quit();
+}
+
+console.log(
+  JSON.stringify({ count, owned, otherOwners, setupSeconds, redisSetupSeconds, backends }),
+);

@@ -85,6 +85,20 @@ export class OwnerRules<S> {
     }
   }
 
+  /**
+   * Removes `key` from `owner`'s entries without looking at the record again: only for a
+   * caller that then removes the record in the version it judged (a conditional delete).
+   * That delete is the second look: a save landing before it changes the version, and the
+   * delete fails and the caller judges again; one landing after it adds its entry back.
+   */
+  async dropBeforeDelete(owner: string, key: string): Promise<void> {
+    try {
+      await this.index.remove(ownerKey(owner), key);
+    } catch (error) {
+      throw storeFailure(error, 'delete');
+    }
+  }
+
   /** The keys recorded under `owner`, as the index lists them. */
   keys(owner: string): AsyncIterable<string> {
     return this.index.keys(ownerKey(owner));

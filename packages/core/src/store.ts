@@ -386,7 +386,7 @@ class SessionStoreEngine<S> implements SessionStore<S> {
     this.assertOpen();
     const rules = this.ownerRules();
     const name = String(owner);
-    const found = mapConcurrently(rules.keys(name), this.concurrency, async (key) => {
+    const found = mapConcurrently(rules.keys(name), OWNER_CONCURRENCY, async (key) => {
       const held = await this.heldBy(rules, name, key);
       return held === null ? null : ([held.id, held.session] as [string, S]);
     });
@@ -399,7 +399,7 @@ class SessionStoreEngine<S> implements SessionStore<S> {
     const name = String(owner);
     const except = exceptIds(options);
     let ended = 0;
-    const outcomes = mapConcurrently(rules.keys(name), this.concurrency, (key) =>
+    const outcomes = mapConcurrently(rules.keys(name), OWNER_CONCURRENCY, (key) =>
       this.endIfHeldBy(rules, name, key, except),
     );
     for await (const wasEnded of outcomes) if (wasEnded) ended += 1;
@@ -455,6 +455,9 @@ class SessionStoreEngine<S> implements SessionStore<S> {
         held.version === undefined || attempt >= MAX_END_ATTEMPTS
           ? undefined
           : { ifVersion: held.version };
+      // The entry goes first, the record after it only in the version judged: a save
+      // landing in between makes the delete fail, and the session is judged again.
+      if (condition !== undefined) await rules.dropBeforeDelete(owner, key);
       let removed: boolean;
       try {
         removed = await this.adapter.delete(key, condition);
@@ -465,7 +468,7 @@ class SessionStoreEngine<S> implements SessionStore<S> {
       if (!removed && condition !== undefined) continue;
       this.table.forget(held.id);
       if (removed) this.quota?.removed();
-      await rules.leave(owner, key, undefined);
+      if (condition === undefined) await rules.leave(owner, key, undefined);
       return removed;
     }
   }
@@ -668,6 +671,9 @@ class SessionStoreEngine<S> implements SessionStore<S> {
     }
   }
 }
+
+/** How many of an owner's sessions are looked at, or ended, at once. */
+const OWNER_CONCURRENCY = Number(process.env.OWNER_CONCURRENCY ?? 16);
 
 /** How often `destroyOwner` removes a session only in the version it read, before any version. */
 const MAX_END_ATTEMPTS = 5;

@@ -268,6 +268,48 @@ describe('the owner index across two stores sharing one medium', () => {
   });
 });
 
+describe('destroyOwner racing a save of the same owner', () => {
+  it('ends a session its owner saved again while destroyOwner was about to remove it', async () => {
+    const memory = createMemoryAdapter();
+    const ending = ownedStore(memory);
+    const saving = ownedStore(memory);
+    await saving.set('s', sessionOf('alice', { n: 1 }));
+    const inner = memory.delete.bind(memory);
+    let raced = false;
+    // Between destroyOwner's look and its delete, a request of alice's saves the session.
+    memory.delete = async (key, options) => {
+      if (!raced && options?.ifVersion !== undefined) {
+        raced = true;
+        await saving.set('s', sessionOf('alice', { n: 2 }));
+      }
+      return inner(key, options);
+    };
+    expect(await ending.destroyOwner('alice')).toBe(1);
+    expect(raced).toBe(true);
+    expect(await ending.get('s')).toBeNull();
+    expect(await entriesOf(memory, 'alice')).toEqual([]);
+  });
+
+  it('keeps a session its owner saves right after destroyOwner ended it findable', async () => {
+    const memory = createMemoryAdapter();
+    const ending = ownedStore(memory);
+    const saving = ownedStore(memory);
+    await saving.set('s', sessionOf('alice', { n: 1 }));
+    const inner = memory.delete.bind(memory);
+    memory.delete = async (key, options) => {
+      const removed = await inner(key, options);
+      // A request in flight saves the session again just after it ended.
+      if (options?.ifVersion !== undefined) await saving.set('s', sessionOf('alice', { n: 2 }));
+      return removed;
+    };
+    expect(await ending.destroyOwner('alice')).toBe(1);
+    memory.delete = inner;
+    expect(await idsOf(ending, 'alice')).toEqual(['s']);
+    expect(await ending.destroyOwner('alice')).toBe(1);
+    expect(await ending.get('s')).toBeNull();
+  });
+});
+
 describe('owner option checks', () => {
   it('needs an adapter with an owner index', async () => {
     const adapter = createReferenceAdapter();
