@@ -673,7 +673,7 @@ class SessionStoreEngine<S> implements SessionStore<S> {
 }
 
 /** How many of an owner's sessions are looked at, or ended, at once. */
-const OWNER_CONCURRENCY = Number(process.env.OWNER_CONCURRENCY ?? 16);
+const OWNER_CONCURRENCY = 16;
 
 /** How often `destroyOwner` removes a session only in the version it read, before any version. */
 const MAX_END_ATTEMPTS = 5;
