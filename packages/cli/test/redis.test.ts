@@ -75,6 +75,32 @@ describe('over Redis', () => {
     expect(await appStore(back).get('m-3')).toMatchObject({ user: { id: 3 } });
   });
 
+  it("lists and ends one owner's sessions through the owner index in Redis", async () => {
+    const prefix = `cli-${randomUUID()}:`;
+    const store = createSessionStore<{ user?: { id: string } }>({
+      adapter: createRedisAdapter({ url: server.url, prefix }),
+      owner: (session) => session.user?.id,
+      reapInterval: false,
+    });
+    opened.push(store as SessionStore);
+    await store.set('ada-laptop', cookieSession({ user: { id: 'ada' } }));
+    await store.set('ada-phone', cookieSession({ user: { id: 'ada' } }));
+    await store.set('bob-laptop', cookieSession({ user: { id: 'bob' } }));
+    const backend = ['--redis', server.url, '--prefix', prefix];
+
+    const listed = await runCli(['ls', ...backend, '--owner', 'ada', '--json']);
+    expect(
+      lines(listed.stdout)
+        .map((line) => JSON.parse(line).id)
+        .sort(),
+    ).toEqual(['ada-laptop', 'ada-phone']);
+    const removed = await runCli(['rm', ...backend, '--owner', 'ada', '--except', 'ada-laptop']);
+    expect(removed.code).toBe(0);
+    expect(await store.get('ada-phone')).toBeNull();
+    expect(await store.get('ada-laptop')).not.toBeNull();
+    expect(await store.get('bob-laptop')).not.toBeNull();
+  });
+
   it('says in one line when Redis cannot be reached', async () => {
     const run = await runCli(['stats', '--redis', 'redis://127.0.0.1:1'], { timeoutMs: 30_000 });
     expect(run.code).toBe(1);
