@@ -77,12 +77,13 @@ describe('over Redis', () => {
 
   it("lists and ends one owner's sessions through the owner index in Redis", async () => {
     const prefix = `cli-${randomUUID()}:`;
-    const store = createSessionStore<{ user?: { id: string } }>({
+    const store = createSessionStore({
       adapter: createRedisAdapter({ url: server.url, prefix }),
-      owner: (session) => session.user?.id,
+      owner: (session: Record<string, unknown>) =>
+        (session.user as { id?: string } | undefined)?.id,
       reapInterval: false,
     });
-    opened.push(store as SessionStore);
+    opened.push(store);
     await store.set('ada-laptop', cookieSession({ user: { id: 'ada' } }));
     await store.set('ada-phone', cookieSession({ user: { id: 'ada' } }));
     await store.set('bob-laptop', cookieSession({ user: { id: 'bob' } }));
