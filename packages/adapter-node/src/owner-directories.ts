@@ -76,16 +76,17 @@ export class OwnerDirectories implements OwnerIndex {
     assertValidKey(owner);
     assertValidKey(key);
     this.checkRoot();
-    const ownerDir = join(this.root, owner);
-    const entry = join(ownerDir, key);
+    const entry = join(this.root, owner, key);
     try {
       await this.fs.promises.unlink(entry);
     } catch (error) {
       if (errnoCode(error) !== 'ENOENT')
         throw toStoreError(error, 'remove the owner entry', entry, key);
     }
-    // The owner's last entry takes the directory with it; any other leaves it (ENOTEMPTY).
-    await this.fs.promises.rmdir(ownerDir).catch(() => {});
+    // The owner's directory stays, even empty: removed here, it would vanish under adds of
+    // other processes between their mkdir and their link, as often as entries are removed,
+    // and an add that lost that race every time failed its save. `owners()` removes empty
+    // ones.
   }
 
   async *keys(owner: string): AsyncIterable<string> {
@@ -97,11 +98,21 @@ export class OwnerDirectories implements OwnerIndex {
     }
   }
 
+  /**
+   * Every owner with entries. An owner's directory left empty is removed instead (the
+   * reaper's sweep lists owners once a round, so an add rarely meets a removal, and retries
+   * when it does).
+   */
   async *owners(): AsyncIterable<string> {
     this.assertOpen();
     this.checkRoot();
     for await (const name of this.names(this.root)) {
-      if (isValidKey(name.name) && name.isDirectory()) yield name.name;
+      if (!isValidKey(name.name) || !name.isDirectory()) continue;
+      const removed = await this.fs.promises.rmdir(join(this.root, name.name)).then(
+        () => true,
+        () => false,
+      );
+      if (!removed) yield name.name;
     }
   }
 
