@@ -338,6 +338,30 @@ describe.each([
       try {
         expect(await allSay((m) => m.warm, SIZE.concurrency.budgetMs), stderr()).toBe(true);
 
+        // While the others run: mallory's sessions ended, after every process stopped
+        // logging her in, must leave none of hers. Why that holds, and needs the wait:
+        // - A removal of an index entry (OwnerRules.leave) briefly hides the entry, and a
+        //   removal that began before her last login could hide her newest session from a
+        //   destroyOwner that lists right then. Each process says "retired" only once every
+        //   operation it started before the word "retire" is over, so once all have said it,
+        //   every operation still running began after her last login ended.
+        // - Such an operation removes an entry of hers only after it wrote the session for
+        //   someone else, deleted it, or read it as not hers; every later version of the
+        //   record is not hers either (no one logs her in any more). So no entry of a session
+        //   that is hers goes missing while destroyOwner lists, and it finds them all.
+        // - destroyOwner removes each only in the version it read as hers; one someone else
+        //   logged into meanwhile is no longer hers. No new session of hers appears after.
+        tell('retire');
+        expect(await allSay((m) => m.retired, 20_000), stderr()).toBe(true);
+        const endedDuringRun = await during.destroyOwner(RETIRING);
+        const leftDuringRun = [...(await scan(during)).of(RETIRING).keys()];
+        // The others were writing all along (none ran out of operations: two thirds remain).
+        const stillRunning = workers.every(({ messages }) => !messages.some((m) => m.done));
+        expect(leftDuringRun, `${RETIRING}'s sessions after destroyOwner, during the run`).toEqual(
+          [],
+        );
+        expect(stillRunning, 'every process still ran while destroyOwner did').toBe(true);
+
         // Now and then every process pauses, once the operations it runs are over: at rest,
         // every owner's sessions are found, and only theirs. A lost entry would be found
         // again by the next save of that session under its owner: looking often, while
@@ -360,30 +384,6 @@ describe.each([
           }
           tell('resume');
         }
-
-        // While the others run: mallory's sessions ended, after every process stopped
-        // logging her in, must leave none of hers. Why that holds, and needs the wait:
-        // - A removal of an index entry (OwnerRules.leave) briefly hides the entry, and a
-        //   removal that began before her last login could hide her newest session from a
-        //   destroyOwner that lists right then. Each process says "retired" only once every
-        //   operation it started before the word "retire" is over, so once all have said it,
-        //   every operation still running began after her last login ended.
-        // - Such an operation removes an entry of hers only after it wrote the session for
-        //   someone else, deleted it, or read it as not hers; every later version of the
-        //   record is not hers either (no one logs her in any more). So no entry of a session
-        //   that is hers goes missing while destroyOwner lists, and it finds them all.
-        // - destroyOwner removes each only in the version it read as hers; one someone else
-        //   logged into meanwhile is no longer hers. No new session of hers appears after.
-        tell('retire');
-        expect(await allSay((m) => m.retired, 20_000), stderr()).toBe(true);
-        const endedDuringRun = await during.destroyOwner(RETIRING);
-        const leftDuringRun = [...(await scan(during)).of(RETIRING).keys()];
-        // The others were writing all along (none ran out of operations).
-        const stillRunning = workers.every(({ messages }) => !messages.some((m) => m.done));
-        expect(leftDuringRun, `${RETIRING}'s sessions after destroyOwner, during the run`).toEqual(
-          [],
-        );
-        expect(stillRunning, 'every process still ran while destroyOwner did').toBe(true);
 
         // The others run on to the end of their operations.
         expect(await allSay((m) => m.done, SIZE.concurrency.budgetMs), stderr()).toBe(true);
