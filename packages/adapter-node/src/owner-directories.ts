@@ -29,8 +29,8 @@ const ADD_ATTEMPTS = 3;
  * the store makes) holding one entry per session, named by its key. An entry is a
  * symbolic link, looked up before it is made: recording a session already recorded (every
  * save after its first) costs one `lstat`; a new one, a `symlink` more; removing one, an
- * `unlink` and an `rmdir` that fails while the owner has other sessions. Nothing in it is ever opened or
- * followed, and a listing yields only names that are keys.
+ * `unlink`. Nothing in it is ever opened or followed, and a listing yields only names that
+ * are keys.
  */
 export class OwnerDirectories implements OwnerIndex {
   readonly expiring = false;
@@ -71,15 +71,17 @@ export class OwnerDirectories implements OwnerIndex {
   }
 
   async remove(owner: string, key: string): Promise<void> {
-    const { ownerDir, entry } = this.pathsOf(owner, key);
+    const { entry } = this.pathsOf(owner, key);
     try {
       await this.fs.promises.unlink(entry);
     } catch (error) {
       if (errnoCode(error) !== 'ENOENT')
         throw toStoreError(error, 'remove the owner entry', entry, key);
     }
-    // The owner's last entry takes the directory with it; any other leaves it (ENOTEMPTY).
-    await this.fs.promises.rmdir(ownerDir).catch(() => {});
+    // The owner's directory stays, even empty: removed here, it would vanish under adds of
+    // other processes between their mkdir and their link, as often as entries are removed,
+    // and an add that lost that race every time failed its save. `owners()` removes empty
+    // ones.
   }
 
   async *keys(owner: string): AsyncIterable<string> {
@@ -91,11 +93,21 @@ export class OwnerDirectories implements OwnerIndex {
     }
   }
 
+  /**
+   * Every owner with entries. An owner's directory left empty is removed instead (the
+   * reaper's sweep lists owners once a round, so an add rarely meets a removal, and retries
+   * when it does).
+   */
   async *owners(): AsyncIterable<string> {
     this.assertOpen();
     this.checkRoot();
     for await (const name of this.names(this.root)) {
-      if (isValidKey(name.name) && name.isDirectory()) yield name.name;
+      if (!isValidKey(name.name) || !name.isDirectory()) continue;
+      const removed = await this.fs.promises.rmdir(join(this.root, name.name)).then(
+        () => true,
+        () => false,
+      );
+      if (!removed) yield name.name;
     }
   }
 

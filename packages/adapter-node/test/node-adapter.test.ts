@@ -496,6 +496,38 @@ describe('several processes over one directory', () => {
   }, 60_000);
 });
 
+describe('the owner index across processes', () => {
+  it('records every entry while other processes add and remove entries of the same owner', async () => {
+    const churn = fileURLToPath(new URL('./fixtures/owner-churn.mjs', import.meta.url));
+    const failures = await Promise.all(
+      ['s.p', 's.q', 's.r'].map(
+        (prefix) =>
+          new Promise<number | null>((resolve, reject) => {
+            const child = spawn(process.execPath, [churn, dir, 'o.alice', prefix, '1500'], {
+              stdio: 'inherit',
+            });
+            child.on('error', reject);
+            child.on('exit', resolve);
+          }),
+      ),
+    );
+    expect(failures).toEqual([0, 0, 0]);
+  }, 60_000);
+
+  it('keeps the directory of an owner whose last entry goes until owners() finds it empty', async () => {
+    const adapter = createNodeAdapter({ dir });
+    await adapter.owners.add('o.alice', 's.one');
+    await adapter.owners.add('o.bob', 's.two');
+    await adapter.owners.remove('o.alice', 's.one');
+    expect(await collect(adapter.owners.keys('o.alice'))).toEqual([]);
+    expect((await fs.readdir(join(dir, '.owners'))).sort()).toEqual(['o.alice', 'o.bob']);
+    expect(await collect(adapter.owners.owners())).toEqual(['o.bob']);
+    expect(await fs.readdir(join(dir, '.owners'))).toEqual(['o.bob']);
+    await adapter.owners.add('o.alice', 's.one');
+    expect(await collect(adapter.owners.keys('o.alice'))).toEqual(['s.one']);
+  });
+});
+
 describe('session ids stay out of errors', () => {
   it('shortens the key in the message and scrubs it from the cause', async () => {
     const key = 's.mfrggzdfmztwq2lknnwg23tpobyxe43uov3ho6dzpjqwe';

@@ -54,8 +54,10 @@ describe('the owner index on files', () => {
     expect((await fs.lstat(join(ownerDir, entry as string))).isSymbolicLink()).toBe(true);
     // Session files are listed as before: the index is no session.
     expect(await collect(store.ids())).toEqual(['a']);
-    // The last entry takes its owner's directory with it.
+    // An owner's directory left empty goes when the owners are next listed (the reaper's sweep).
     await store.destroy('a');
+    expect(await fs.readdir(join(dir, OWNERS_DIR))).toEqual([ownerKey('ada')]);
+    await store.reap();
     expect(await fs.readdir(join(dir, OWNERS_DIR))).toEqual([]);
     await store.close();
   });

@@ -22,9 +22,13 @@ export interface DestroyOwnerOptions {
  * and added again (idempotently) *after* the write; an entry is removed only by a look
  * that then checks the record again and puts the entry back if the record changed
  * meanwhile. Whichever of a save and a removal comes first, one of the two second looks
- * sees the other, so no interleaving of processes, and no crash, leaves a record under
- * an owner without its entry. A stale entry (a session gone, or now someone else's) costs
- * only a check: every entry is confirmed against its record before it is served.
+ * sees the other, so no interleaving of processes leaves a record under an owner without
+ * its entry once both have finished, and a crash of the saving process never does. One
+ * moment remains: between a removal and its second look (a few system calls), a listing
+ * of that owner may miss a session saved under them meanwhile, and a crash of the
+ * removing process in that moment leaves the session out of the index until it is saved
+ * again. A stale entry (a session gone, or now someone else's) costs only a check: every
+ * entry is confirmed against its record before it is served.
  */
 export class OwnerRules<S> {
   constructor(

@@ -2,12 +2,16 @@
 // get/set/touch/destroy on a few ids, each logging its operations on the machine's
 // monotonic clock. Afterwards every record decodes, no temp file is left, every read was
 // possible given the writes around it, and every process (and a fresh one) reads the
-// last write of each id. Then the same with the cache on, in shared mode.
+// last write of each id. Then the same with the cache on, in shared mode. Then the owner
+// index: processes log users in and out of shared sessions and end owners' sessions at
+// once; at rest every owner's sessions are found and ended exactly, and an owner ended
+// while the others run, after everyone stopped logging them in, keeps no session.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createNodeAdapter } from '@sessionfs/adapter-node';
-import { createSessionStore } from '@sessionfs/core';
+import { createSessionStore, type SessionStore } from '@sessionfs/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unseal } from './fixtures/sealed-session.mjs';
 import {
@@ -231,3 +235,207 @@ describe.each([
     );
   },
 );
+
+/**
+ * The shared sessions. Half the operations pick one of the first three, so that processes
+ * often change one session at once; sessions of the retiring owner among the others
+ * outlast the moment she is ended.
+ */
+const OWNER_IDS = 'abcdefghijkl'.split('');
+const HOT_IDS = 3;
+/** How long the processes run between two pauses. */
+const RUN_BETWEEN_PAUSES_MS = 100;
+/** Who logs in (the workers read owners from their arguments: strings). */
+const LOGGING_IN = ['alice', 'bob', '42'];
+/** Who stops logging in halfway, and is then ended while the others carry on. */
+const RETIRING = 'mallory';
+
+interface OwnerWorkerMessage {
+  warm?: boolean;
+  paused?: number;
+  retired?: boolean;
+  done?: boolean;
+  operations?: number;
+  counts?: Record<string, number>;
+  errors?: string[];
+  wrong?: string[];
+}
+/** What the owner workers write: a user or none, and data no other write has. */
+interface OwnedSession {
+  user?: { id: string };
+  writer: number;
+  seq: number;
+}
+
+/** Every live session a full scan (`entries()`, no index) finds, by id, with its owner. */
+async function scan(store: SessionStore<OwnedSession>) {
+  const sessions = new Map(await collect(store.entries()));
+  const of = (owner: string) =>
+    new Map([...sessions].filter(([, session]) => session.user?.id === owner));
+  return { sessions, of };
+}
+
+describe.each([
+  ['off', 'flat'],
+  ['shared', 'sharded'],
+] as const)('the owner index across processes, cache %s, %s layout', (cache, layout) => {
+  it(
+    `${SIZE.concurrency.processes} processes log in, log out and end owners on ${OWNER_IDS.length} shared sessions: each owner's sessions found and ended exactly`,
+    async () => {
+      const dir = join(root, `owners-${cache}-${layout}`);
+      await makeSessionDirectory(dir, layout);
+      const started = Date.now();
+      let listener = () => {};
+      const heard = () => listener();
+      const workers = Array.from({ length: SIZE.concurrency.processes }, (_, worker) => {
+        const child = spawnNode(fixture('owner-worker.mjs'), [
+          dir,
+          String(worker),
+          String(SIZE.concurrency.operations),
+          cache,
+          OWNER_IDS.join(','),
+          String(HOT_IDS),
+          [...LOGGING_IN, RETIRING].join(','),
+          RETIRING,
+          String(SIZE.concurrency.budgetMs),
+        ]);
+        const messages: OwnerWorkerMessage[] = [];
+        child.onLine((line) => {
+          messages.push(JSON.parse(line));
+          heard();
+        });
+        return { child, messages };
+      });
+      const tell = (line: string) => {
+        for (const { child } of workers) child.process.stdin?.write(`${line}\n`);
+      };
+      type Said = (message: OwnerWorkerMessage) => boolean | undefined;
+      const allSaid = (said: Said) => workers.every(({ messages }) => messages.some(said));
+      /**
+       * Resolves true as soon as every worker said it (on the line that completes it, not at
+       * the next poll: the others write meanwhile), false after `timeoutMs`.
+       */
+      const allSay = (said: Said, timeoutMs: number) =>
+        new Promise<boolean>((resolve) => {
+          const timer = setTimeout(() => resolve(false), timeoutMs);
+          listener = () => {
+            if (!allSaid(said)) return;
+            clearTimeout(timer);
+            resolve(true);
+          };
+          listener();
+        });
+      const stderr = () => workers.map(({ child }) => child.stderr()).join('\n');
+      const { logger, warnings, errors } = recordingLogger();
+      const open = () =>
+        createSessionStore<OwnedSession>({
+          adapter: createNodeAdapter({ dir }),
+          reapInterval: false,
+          owner: (session) => session.user?.id,
+          logger,
+        });
+      const during = open();
+      try {
+        expect(await allSay((m) => m.warm, SIZE.concurrency.budgetMs), stderr()).toBe(true);
+
+        // While the others run: mallory's sessions ended, after every process stopped
+        // logging her in, must leave none of hers. Why that holds, and needs the wait:
+        // - A removal of an index entry (OwnerRules.leave) briefly hides the entry, and a
+        //   removal that began before her last login could hide her newest session from a
+        //   destroyOwner that lists right then. Each process says "retired" only once every
+        //   operation it started before the word "retire" is over, so once all have said it,
+        //   every operation still running began after her last login ended.
+        // - Such an operation removes an entry of hers only after it wrote the session for
+        //   someone else, deleted it, or read it as not hers; every later version of the
+        //   record is not hers either (no one logs her in any more). So no entry of a session
+        //   that is hers goes missing while destroyOwner lists, and it finds them all.
+        // - destroyOwner removes each only in the version it read as hers; one someone else
+        //   logged into meanwhile is no longer hers. No new session of hers appears after.
+        tell('retire');
+        expect(await allSay((m) => m.retired, 20_000), stderr()).toBe(true);
+        const endedDuringRun = await during.destroyOwner(RETIRING);
+        const leftDuringRun = [...(await scan(during)).of(RETIRING).keys()];
+        // The others were writing all along (none ran out of operations: two thirds remain).
+        const stillRunning = workers.every(({ messages }) => !messages.some((m) => m.done));
+        expect(leftDuringRun, `${RETIRING}'s sessions after destroyOwner, during the run`).toEqual(
+          [],
+        );
+        expect(stillRunning, 'every process still ran while destroyOwner did').toBe(true);
+
+        // Now and then every process pauses, once the operations it runs are over: at rest,
+        // every owner's sessions are found, and only theirs. A lost entry would be found
+        // again by the next save of that session under its owner: looking often, while
+        // sessions change hands, finds it before that.
+        for (let pause = 1; pause <= SIZE.concurrency.ownerPauses; pause += 1) {
+          await sleep(RUN_BETWEEN_PAUSES_MS);
+          tell('pause');
+          expect(await allSay((m) => m.paused === pause, 20_000), stderr()).toBe(true);
+          const checker = open();
+          try {
+            const { of } = await scan(checker);
+            for (const owner of [...LOGGING_IN, RETIRING]) {
+              const served = new Map(await collect(checker.sessionsOf(owner)));
+              expect(served, `pause ${pause}: sessionsOf(${owner}) against a full scan`).toEqual(
+                of(owner),
+              );
+            }
+          } finally {
+            await checker.close();
+          }
+          tell('resume');
+        }
+
+        // The others run on to the end of their operations.
+        expect(await allSay((m) => m.done, SIZE.concurrency.budgetMs), stderr()).toBe(true);
+        const reports = workers.map(
+          ({ messages }) => messages.find((message) => message.done) as OwnerWorkerMessage,
+        );
+        expect(
+          reports.flatMap((report) => report.errors ?? []),
+          'errors in workers',
+        ).toEqual([]);
+        // sessionsOf never served a session its owner did not hold when it was read.
+        expect(
+          reports.flatMap((report) => report.wrong ?? []),
+          'wrong sessions served',
+        ).toEqual([]);
+        const total = (count: string) =>
+          reports.reduce((sum, report) => sum + (report.counts?.[count] ?? 0), 0);
+        console.log(
+          `owner index (cache ${cache}, ${layout}): ${total('logins')} logins, ${total('logouts')} logouts, ${total('destroys')} destroys, ${total('sessionsOf')} sessionsOf, ${total('destroyOwner')} destroyOwner (${total('ended')} ended) in ${((Date.now() - started) / 1000).toFixed(1)} s; ${endedDuringRun} of ${RETIRING}'s ended during the run`,
+        );
+      } finally {
+        for (const { child } of workers) {
+          child.process.stdin?.write('stop\n');
+          child.process.stdin?.end();
+        }
+        await Promise.all(workers.map(({ child }) => child.exited));
+      }
+
+      // At rest, through a store that never saw a write: the index hides no session and
+      // serves no wrong one, and destroyOwner ends exactly the owner's sessions.
+      const fresh = open();
+      let remaining = (await scan(fresh)).sessions;
+      const held: string[] = [];
+      for (const owner of [...LOGGING_IN, RETIRING]) {
+        const theirs = (await scan(fresh)).of(owner);
+        held.push(`${owner} ${theirs.size}`);
+        const served = new Map(await collect(fresh.sessionsOf(owner)));
+        expect(served, `sessionsOf(${owner}) against a full scan`).toEqual(theirs);
+        expect(await fresh.destroyOwner(owner), `destroyOwner(${owner})`).toBe(theirs.size);
+        const after = (await scan(fresh)).sessions;
+        expect([...after.keys()].sort(), `what destroyOwner(${owner}) left`).toEqual(
+          [...remaining.keys()].filter((id) => !theirs.has(id)).sort(),
+        );
+        remaining = after;
+      }
+      // Only sessions nobody is logged into are left.
+      for (const [id, session] of remaining) expect(session.user, id).toBeUndefined();
+      console.log(`at rest, sessions held: ${held.join(', ')}, nobody ${remaining.size}`);
+      expect([...warnings, ...errors], 'what the stores of the test logged').toEqual([]);
+      await fresh.close();
+      await during.close().catch(() => {});
+    },
+    testTimeout(SIZE.concurrency.budgetMs),
+  );
+});

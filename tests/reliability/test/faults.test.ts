@@ -297,6 +297,7 @@ describe.each(CACHES)('random runs under random faults, cache %s', (_, cache) =>
               active.length = 0;
             } else if (step.kind === 'advance') clock.advance(step.ms);
             else if (step.kind === 'restart') store = open(adapter);
+            else if (step.kind === 'race') throw new Error('races are drawn only with owners');
             else {
               const before = model.clone();
               const prediction = predict(model, step);

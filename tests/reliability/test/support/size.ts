@@ -27,6 +27,8 @@ export const SIZE = {
     /** Operations per process. */
     operations: large ? 15_000 : 1_500,
     budgetMs: large ? 600_000 : 90_000,
+    /** How often the owner-index processes pause for a look at rest, before the last. */
+    ownerPauses: large ? 60 : 8,
   },
   reaperRace: {
     /** How long the writer keeps sessions alive beside the looping reaper, in ms. */
