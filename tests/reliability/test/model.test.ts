@@ -276,6 +276,10 @@ async function runSequence(
       cache,
       now: clock.now,
       ttl: backend.expiry.ttl,
+      // The model moves an expiry exactly where it is told to; lazy moves, which leave a
+      // stored expiry trailing by up to `touchAfter`, have tests of their own
+      // (tests/store/test/lazy-expiry.test.ts, and concurrency.test.ts with touchAfter).
+      touchAfter: 0,
       reapInterval: false,
       logger,
       ...(withOwners ? { owner: ownerOfSession } : {}),
