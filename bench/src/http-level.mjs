@@ -84,7 +84,7 @@ const LABELS = {
   sessionfs: 'sessionfs (node adapter, defaults)',
   'sessionfs+cache': "sessionfs, `cache: { mode: 'shared' }`",
   'sessionfs+sharded': "sessionfs, `layout: 'sharded'` (16 subdirectories)",
-  'sessionfs+owner': 'sessionfs, `owner: (s) => s.user?.id` (sessions indexed by user)',
+  'sessionfs+owner': 'sessionfs, `owner` set: each session indexed by its user id',
   'sessionfs+encryption': 'sessionfs, `encryption` (AES-256-GCM)',
   bare: 'bare file store (temp + rename)',
   memory: "MemoryStore (@fastify/session's, the ceiling)",

@@ -53,7 +53,7 @@ export class OwnerDirectories implements OwnerIndex {
     const { ownerDir, entry } = this.pathsOf(owner, key);
     // Recorded already, in the common case (every save after the first): one lstat,
     // which says so without the exception a symlink over an existing entry would cost.
-    if (await this.exists(entry)) return;
+    if (this.synchronous ? this.existsNow(entry) : await this.exists(entry)) return;
     for (let attempt = 1; ; attempt += 1) {
       try {
         if (this.synchronous) this.fs.symlinkSync(ENTRY_TARGET, entry);
@@ -121,12 +121,19 @@ export class OwnerDirectories implements OwnerIndex {
     return { ownerDir, entry: join(ownerDir, key) };
   }
 
-  /** Whether an entry is at `entry`. */
+  /** Whether an entry is at `entry`, looked up on the event loop. */
+  private existsNow(entry: string): boolean {
+    try {
+      return this.fs.lstatSync(entry, { throwIfNoEntry: false }) !== undefined;
+    } catch (error) {
+      if (errnoCode(error) === 'ENOTDIR') return false;
+      throw toStoreError(error, 'look up the owner entry', entry);
+    }
+  }
+
+  /** Whether an entry is at `entry`, through the thread pool. */
   private async exists(entry: string): Promise<boolean> {
     try {
-      if (this.synchronous) {
-        return this.fs.lstatSync(entry, { throwIfNoEntry: false }) !== undefined;
-      }
       await this.fs.promises.lstat(entry);
       return true;
     } catch (error) {

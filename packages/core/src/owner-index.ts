@@ -5,6 +5,9 @@ import { mapConcurrently } from './map-concurrently.js';
 import { redactKey } from './redaction.js';
 import { MAX_ID_BYTES, ownerKey } from './session-id.js';
 
+/** How many owners' index keys are remembered (a few hundred kB at most). */
+const REMEMBERED_OWNER_KEYS = 4_096;
+
 /** What names the owner of a session: the store's `owner` option. */
 export type OwnerOf<S> = (session: S) => string | number | undefined | null;
 
@@ -31,6 +34,8 @@ export interface DestroyOwnerOptions {
  * entry is confirmed against its record before it is served.
  */
 export class OwnerRules<S> {
+  private readonly indexKeys = new Map<string, string>();
+
   constructor(
     private readonly ownerOfSession: OwnerOf<S>,
     readonly index: OwnerIndex,
@@ -57,12 +62,24 @@ export class OwnerRules<S> {
   }
 
   /** Records `key` under `owner` (before a write, and after it: see the class). */
-  async enter(owner: string, key: string, expiresAt: number | undefined): Promise<void> {
-    try {
-      await this.index.add(ownerKey(owner), key, expiresAt);
-    } catch (error) {
+  enter(owner: string, key: string, expiresAt: number | undefined): Promise<void> {
+    return this.index.add(this.indexKeyOf(owner), key, expiresAt).catch((error: unknown) => {
       throw storeFailure(error, 'write');
+    });
+  }
+
+  /**
+   * The index key of `owner`, remembered for the owners seen last: every save of an owned
+   * session needs it, and a digest per save would be most of what the index costs.
+   */
+  private indexKeyOf(owner: string): string {
+    let indexKey = this.indexKeys.get(owner);
+    if (indexKey === undefined) {
+      if (this.indexKeys.size >= REMEMBERED_OWNER_KEYS) this.indexKeys.clear();
+      indexKey = ownerKey(owner);
+      this.indexKeys.set(owner, indexKey);
     }
+    return indexKey;
   }
 
   /**
@@ -72,7 +89,7 @@ export class OwnerRules<S> {
    * are logged, not thrown: the entry then stays, which is harmless.
    */
   async leave(owner: string, key: string, versionSeen: string | undefined): Promise<void> {
-    const indexKey = ownerKey(owner);
+    const indexKey = this.indexKeyOf(owner);
     try {
       await this.index.remove(indexKey, key);
       const now = this.adapter.stat
@@ -97,7 +114,7 @@ export class OwnerRules<S> {
    */
   async dropBeforeDelete(owner: string, key: string): Promise<void> {
     try {
-      await this.index.remove(ownerKey(owner), key);
+      await this.index.remove(this.indexKeyOf(owner), key);
     } catch (error) {
       throw storeFailure(error, 'delete');
     }
@@ -105,7 +122,7 @@ export class OwnerRules<S> {
 
   /** The keys recorded under `owner`, as the index lists them. */
   keys(owner: string): AsyncIterable<string> {
-    return this.index.keys(ownerKey(owner));
+    return this.index.keys(this.indexKeyOf(owner));
   }
 
   /**
