@@ -42,7 +42,9 @@ async function idsOf(store: ReturnType<typeof ownedStore>, user: string | number
 
 /** The keys the adapter's index holds under `user`. */
 async function entriesOf(adapter: FsAdapter, user: string) {
-  return (await collect(adapter.owners?.keys(ownerKey(user)) ?? [])).sort();
+  const index = adapter.owners;
+  if (!index) throw new Error('the adapter keeps no owner index');
+  return (await collect(index.keys(ownerKey(user)))).sort();
 }
 
 /**
