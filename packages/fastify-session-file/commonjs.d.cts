@@ -11,7 +11,9 @@ declare function fastifySessionFile(
 declare namespace fastifySessionFile {
   // Keep in step with src/index.ts: examples/commonjs-app tests that the names agree.
   export type AdapterStoreOptions = api.AdapterStoreOptions;
+  export type CountCallback = api.CountCallback;
   export import DEFAULT_SESSIONS_DIR = api.DEFAULT_SESSIONS_DIR;
+  export type DestroyOwnerOptions = api.DestroyOwnerOptions;
   export type DirectoryStoreOptions = api.DirectoryStoreOptions;
   export type EncryptionKey = api.EncryptionKey;
   export type EncryptionOptions = api.EncryptionOptions;
@@ -24,6 +26,8 @@ declare namespace fastifySessionFile {
   export import FileStore = api.FileStore;
   export type FsAdapter = api.FsAdapter;
   export type GetCallback = api.GetCallback;
+  export type OwnerOf<S> = api.OwnerOf<S>;
+  export type OwnerSessions = api.OwnerSessions;
   export type SessionCodec = api.SessionCodec;
   export import SessionStoreError = api.SessionStoreError;
   export type StoreCallback = api.StoreCallback;
