@@ -342,8 +342,9 @@ class SessionStoreEngine<S> implements SessionStore<S> {
     if (known && this.expiryMayTrail(known, prepared)) return;
     const { expiresAt } = prepared;
     if (!this.expiry.keeps(expiresAt)) return this.rewriteExpiry(id, key, expiresAt);
-    // Expired when last seen here: it is gone, and moving its expiry would bring it back.
-    if (known && known.expiresAt <= this.now()) return;
+    // What this store last saw may have expired, and still another process may have
+    // written the session again since: the adapter is asked, and its move never brings an
+    // expired record back (`ifLiveAt`).
     // An index whose entries expire must outlive the session it indexes.
     const owners = this.owners;
     if (owners?.index.expiring) {

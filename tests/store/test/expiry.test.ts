@@ -286,3 +286,19 @@ describe('the reaper', () => {
     expect(entries).toEqual([expect.objectContaining({ scanned: 1, removed: 1 })]);
   });
 });
+
+describe('touch across stores', () => {
+  it('moves the expiry of a session another store renewed after this one saw it expire', async () => {
+    const clock = virtualClock();
+    const adapter = createMemoryAdapter();
+    const first = openStore({ adapter, now: clock.now, touchAfter: 0 });
+    const second = openStore({ adapter, now: clock.now, touchAfter: 0 });
+    await first.set('s', fastifySession(clock.now(), {}, 1));
+    await second.set('s', fastifySession(clock.now(), {}, 60_000));
+    clock.advance(1);
+    // The first store's own record expired; the second's is live, and the touch moves it.
+    await first.touch('s', fastifySession(clock.now(), {}, 5_000));
+    const session = (await second.get('s')) as { cookie: { expires: string } } | null;
+    expect(session?.cookie.expires).toBe(new Date(clock.now() + 5_000).toISOString());
+  });
+});
