@@ -1,7 +1,7 @@
 // The owner index: `sessionsOf(owner)` and `destroyOwner(owner)` ("log out everywhere"),
 // and the order of index and record changes that keeps every session findable by its
 // owner, also when two stores (two processes) change the same session at once.
-import { createMemoryAdapter } from '@sessionfs/adapter-memory';
+import { createFaultyAdapter, createMemoryAdapter } from '@sessionfs/adapter-memory';
 import { createReferenceAdapter } from '@sessionfs/adapter-test-suite';
 import {
   ErrorCodes,
@@ -309,6 +309,22 @@ describe('destroyOwner racing a save of the same owner', () => {
     expect(await idsOf(ending, 'alice')).toEqual(['s']);
     expect(await ending.destroyOwner('alice')).toBe(1);
     expect(await ending.get('s')).toBeNull();
+  });
+});
+
+describe('a save cut short after its write', () => {
+  it('has recorded the owner before the record: a crash before the look after hides nothing', async () => {
+    const adapter = createFaultyAdapter({ inner: createMemoryAdapter() });
+    const store = ownedStore(adapter);
+    // The save's first index call (before the write) goes through; the second (after the
+    // write) fails, as a process killed between the two would leave it.
+    adapter.inject({ kind: 'EIO', operations: ['index'], at: 2, times: 1 });
+    const error = await rejection(store.set('s', sessionOf('alice')));
+    expect(hasErrorCode(error, ErrorCodes.IO)).toBe(true);
+    adapter.heal();
+    const other = ownedStore(adapter);
+    expect(await idsOf(other, 'alice')).toEqual(['s']);
+    expect(await other.destroyOwner('alice')).toBe(1);
   });
 });
 
