@@ -9,6 +9,7 @@ import {
   scrypt as scryptCallback,
 } from 'node:crypto';
 import { promisify } from 'node:util';
+import { BoundedLru } from './bounded-lru.js';
 import { ErrorCodes, SessionStoreError } from './errors.js';
 
 /**
@@ -61,6 +62,13 @@ const SCRYPT = { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 } as const;
 const MIN_PASSPHRASE_LENGTH = 12;
 /** Most salts whose derived keys are kept: each costs one scrypt run to derive again. */
 const MAX_SALTS = 64;
+/** Most sessions, and bytes, whose last seal is remembered with its plaintext (see {@link Unsealed}). */
+const UNSEALED_MAX_ENTRIES = 10_000;
+const UNSEALED_MAX_BYTES = 4 * 1024 * 1024;
+/** What a remembered seal costs besides its bytes, for the byte bound. */
+const UNSEALED_ENTRY_BYTES = 128;
+
+const TEXT = new TextEncoder();
 
 const scrypt = promisify(scryptCallback) as (
   passphrase: string,
@@ -80,6 +88,32 @@ interface DerivedKey {
 export type Opened =
   | { readonly plaintext: Uint8Array; readonly current: boolean }
   | { readonly unreadable: 'unknown key' | 'plaintext' | 'not authentic' };
+
+/**
+ * A sealed payload this process made or opened, and its plaintext. A session is read on
+ * every request and written far less often: a payload read again byte for byte is the
+ * one authenticated before, so it is not opened again. Both copies are the entry's own
+ * (a view into a read buffer or Node's pool would keep all of that alive).
+ */
+interface Unsealed {
+  readonly sealed: Uint8Array;
+  readonly cookieExpires: boolean;
+  readonly plaintext: Buffer;
+  /** Whether it was sealed with the current key. */
+  readonly current: boolean;
+}
+
+/** A copy of `bytes` in memory of its own (never a slice of Node's pool). */
+function ownCopy(bytes: Uint8Array): Buffer {
+  const copy = Buffer.allocUnsafeSlow(bytes.byteLength);
+  copy.set(bytes);
+  return copy;
+}
+
+/** `bytes` as a Buffer (what codecs have always been given), no copy. */
+function bufferOf(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
 
 /** Random nonces drawn a pool at a time: one call to the CSPRNG per 340 records. */
 const NONCE_POOL_BYTES = NONCE_BYTES * 340;
@@ -143,6 +177,8 @@ export class RecordCipher {
   private readonly salt = randomBytes(SALT_BYTES);
   /** Keys stretched from the passphrases, by salt (hex): one scrypt run per salt. */
   private readonly stretched = new Map<string, Promise<DerivedKey[]>>();
+  /** The last seal of each session handled lately, by session key. */
+  private readonly unsealed = new BoundedLru<Unsealed>(UNSEALED_MAX_ENTRIES, UNSEALED_MAX_BYTES);
 
   constructor(options: EncryptionOptions) {
     if (typeof options !== 'object' || options === null || !Array.isArray(options.keys)) {
@@ -176,27 +212,35 @@ export class RecordCipher {
 
   /**
    * The payload of a record of session key `key`, sealed with the current key: at once
-   * with a raw key, once stretched (one scrypt run per store) with a passphrase.
+   * with a raw key, once stretched (one scrypt run per store) with a passphrase. The bytes
+   * are kept as this session's last seal (see {@link Unsealed}): callers must not change them.
    */
   seal(
     plaintext: Uint8Array | string,
     key: string,
     cookieExpires: boolean,
   ): Uint8Array | Promise<Uint8Array> {
+    // Bytes of its own: sealed, then kept as the plaintext of this seal (see Unsealed).
+    const bytes =
+      typeof plaintext === 'string' ? bufferOf(TEXT.encode(plaintext)) : ownCopy(plaintext);
     const current = this.raw[0];
     if (current?.rank === 0) {
-      return sealWith(current, undefined, freshNonce(), plaintext, key, cookieExpires);
+      const sealed = sealWith(current, undefined, freshNonce(), bytes, key, cookieExpires);
+      this.remember(key, sealed, cookieExpires, bytes, true);
+      return sealed;
     }
-    return this.stretchedWith(this.salt).then((keys) =>
-      sealWith(
+    return this.stretchedWith(this.salt).then((keys) => {
+      const sealed = sealWith(
         keys.find(({ rank }) => rank === 0) as DerivedKey,
         this.salt,
         freshNonce(),
-        plaintext,
+        bytes,
         key,
         cookieExpires,
-      ),
-    );
+      );
+      this.remember(key, sealed, cookieExpires, bytes, true);
+      return sealed;
+    });
   }
 
   /**
@@ -209,6 +253,14 @@ export class RecordCipher {
         ? { plaintext: payload, current: false }
         : { unreadable: 'plaintext' };
     }
+    const remembered = this.unsealed.get(key);
+    if (
+      remembered !== undefined &&
+      remembered.cookieExpires === cookieExpires &&
+      Buffer.compare(remembered.sealed, payload) === 0
+    ) {
+      return { plaintext: remembered.plaintext, current: remembered.current };
+    }
     const kind = payload[MAGIC.byteLength];
     const idStart = MAGIC.byteLength + 1;
     const saltStart = idStart + KEY_ID_BYTES;
@@ -219,10 +271,57 @@ export class RecordCipher {
     ) {
       return { unreadable: 'not authentic' };
     }
-    if (kind === RAW_KIND) return openWith(this.raw, payload, nonceStart, key, cookieExpires);
+    if (kind === RAW_KIND) {
+      return this.noted(
+        key,
+        payload,
+        cookieExpires,
+        openWith(this.raw, payload, nonceStart, key, cookieExpires),
+      );
+    }
     if (this.passphrases.length === 0) return { unreadable: 'unknown key' };
     return this.stretchedWith(Buffer.from(payload.subarray(saltStart, nonceStart))).then(
-      (candidates) => openWith(candidates, payload, nonceStart, key, cookieExpires),
+      (candidates) =>
+        this.noted(
+          key,
+          payload,
+          cookieExpires,
+          openWith(candidates, payload, nonceStart, key, cookieExpires),
+        ),
+    );
+  }
+
+  /** `opened`, remembered with the payload it came from when it opened. */
+  private noted(key: string, payload: Uint8Array, cookieExpires: boolean, opened: Opened): Opened {
+    if ('plaintext' in opened) {
+      // Copies: the payload is a view into the record read, the plaintext may be one too.
+      this.remember(
+        key,
+        ownCopy(payload),
+        cookieExpires,
+        ownCopy(opened.plaintext),
+        opened.current,
+      );
+    }
+    return opened;
+  }
+
+  /**
+   * Remembers `sealed` as the last seal of `key`, and its plaintext (see {@link Unsealed}):
+   * both buffers of their own, kept as they are.
+   */
+  private remember(
+    key: string,
+    sealed: Uint8Array,
+    cookieExpires: boolean,
+    plaintext: Buffer,
+    current: boolean,
+  ): void {
+    const entry: Unsealed = { sealed, cookieExpires, plaintext, current };
+    this.unsealed.set(
+      key,
+      entry,
+      UNSEALED_ENTRY_BYTES + entry.sealed.byteLength + entry.plaintext.byteLength,
     );
   }
 
@@ -303,7 +402,8 @@ function associatedData(prefix: Uint8Array, key: string, cookieExpires: boolean)
 
 /**
  * Seals `plaintext` with `derived` (and its `salt`, for a key stretched from a passphrase)
- * and `nonce`. Exported for the known-answer tests, which fix the nonce.
+ * and `nonce`, into a buffer of its own (not a slice of Node's pool, so that it can be
+ * kept). Exported for the known-answer tests, which fix the nonce.
  */
 export function sealWith(
   derived: { readonly key: KeyObject | Buffer; readonly id: Buffer },
@@ -313,17 +413,24 @@ export function sealWith(
   key: string,
   cookieExpires: boolean,
 ): Buffer {
-  const prefix = Buffer.concat([
-    MAGIC,
-    Buffer.of(salt === undefined ? RAW_KIND : PASSPHRASE_KIND),
-    derived.id,
-    ...(salt === undefined ? [] : [salt]),
-  ]);
+  const saltBytes = salt === undefined ? 0 : SALT_BYTES;
+  const nonceStart = MAGIC.byteLength + 1 + KEY_ID_BYTES + saltBytes;
   const cipher = createCipheriv('aes-256-gcm', derived.key, nonce);
-  cipher.setAAD(associatedData(prefix, key, cookieExpires));
   const body =
-    typeof plaintext === 'string' ? cipher.update(plaintext, 'utf8') : cipher.update(plaintext);
-  return Buffer.concat([prefix, nonce, body, cipher.final(), cipher.getAuthTag()]);
+    typeof plaintext === 'string' ? Buffer.from(plaintext, 'utf8') : (plaintext as Uint8Array);
+  const sealed = Buffer.allocUnsafeSlow(nonceStart + NONCE_BYTES + body.byteLength + TAG_BYTES);
+  sealed.set(MAGIC, 0);
+  sealed[MAGIC.byteLength] = salt === undefined ? RAW_KIND : PASSPHRASE_KIND;
+  sealed.set(derived.id, MAGIC.byteLength + 1);
+  if (salt !== undefined) sealed.set(salt, MAGIC.byteLength + 1 + KEY_ID_BYTES);
+  sealed.set(nonce, nonceStart);
+  cipher.setAAD(associatedData(sealed.subarray(0, nonceStart), key, cookieExpires));
+  const ciphertext = cipher.update(body);
+  // GCM holds nothing back: `final` only computes the tag.
+  cipher.final();
+  sealed.set(ciphertext, nonceStart + NONCE_BYTES);
+  sealed.set(cipher.getAuthTag(), nonceStart + NONCE_BYTES + ciphertext.byteLength);
+  return sealed;
 }
 
 /** The key material of a raw key string, for tests. */

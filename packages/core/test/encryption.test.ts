@@ -111,6 +111,30 @@ describe('sealed records, format 1', () => {
     }
   });
 
+  it('opens a payload it sealed or opened before without trusting anything but its very bytes', async () => {
+    const cipher = new RecordCipher({ keys: [vectors.raw.key] });
+    const sealed = Buffer.from(await cipher.seal(plaintext, sessionKey, cookieExpires));
+    const opened = { plaintext: Buffer.from(plaintext), current: true };
+    // Read back, as a record read from the medium: a copy, twice.
+    expect(await cipher.open(Buffer.from(sealed), sessionKey, cookieExpires)).toEqual(opened);
+    expect(await cipher.open(Buffer.from(sealed), sessionKey, cookieExpires)).toEqual(opened);
+    // Changed anywhere after the session's last seal was opened: never served.
+    for (let index = 13; index < sealed.byteLength; index += 1) {
+      const altered = Buffer.from(sealed);
+      altered[index] = (altered[index] as number) ^ 0x01;
+      expect(await cipher.open(altered, sessionKey, cookieExpires), `byte ${index}`).toEqual({
+        unreadable: 'not authentic',
+      });
+    }
+    // The same bytes with the other cookie flag, or under another session's key.
+    expect(await cipher.open(sealed, sessionKey, !cookieExpires)).toEqual({
+      unreadable: 'not authentic',
+    });
+    expect(await cipher.open(sealed, `${sessionKey}x`, cookieExpires)).toEqual({
+      unreadable: 'not authentic',
+    });
+  });
+
   it('seals with a fresh nonce each time', async () => {
     const cipher = new RecordCipher({ keys: [vectors.raw.key] });
     const first = await cipher.seal(plaintext, sessionKey, false);
