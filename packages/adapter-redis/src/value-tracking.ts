@@ -80,11 +80,22 @@ export class ClientSideCache implements ValueTracking {
   recall(redisKey: string): Promise<AdapterStat | undefined> | undefined {
     const known = this.keys.known(redisKey);
     if (known === undefined) return undefined;
-    // Answered once the event loop has handled the input that already arrived, which may
-    // hold Redis's report that the value changed: a report that reached this process
-    // before the request did is applied before the answer.
-    return new Promise((resolve) => setImmediate(answer, this.keys, known, resolve));
+    // Answered once the event loop has polled its sockets again, after the request came:
+    // Redis writes its report of a change to this instance's connection in the same pass
+    // as it acknowledges the change to the writer, and the report may land a moment after
+    // the poll that brought the acknowledgement (in one process, the request itself). The
+    // first turn ends the current pass, the second comes after the next poll, which
+    // applies any report that reached this process meanwhile.
+    return new Promise((resolve) => setImmediate(afterNextPoll, this.keys, known, resolve));
   }
+}
+
+function afterNextPoll(
+  keys: TrackedKeys,
+  known: KnownValue,
+  resolve: (stat: AdapterStat | undefined) => void,
+): void {
+  setImmediate(answer, keys, known, resolve);
 }
 
 function answer(
