@@ -215,8 +215,11 @@ describe('relayout', () => {
 
   it('stopped halfway loses nothing, and a second run finishes the move', async () => {
     const flat = createNodeAdapter({ dir, layout: 'flat' });
+    // Progress comes every 1,000 moves: three thousand sessions, written 100 at a time.
     const many = Array.from({ length: 3_000 }, (_, index) => `s.many${index}`);
-    for (const key of many) await flat.write(key, encode(key));
+    for (let at = 0; at < many.length; at += 100) {
+      await Promise.all(many.slice(at, at + 100).map((key) => flat.write(key, encode(key))));
+    }
     const controller = new AbortController();
     const first = await relayout({
       dir,
@@ -235,7 +238,8 @@ describe('relayout', () => {
     expect(second).toEqual({ from: 'sharded', moved: many.length - first.moved, stopped: false });
     const sharded = createNodeAdapter({ dir });
     expect((await collect(sharded.list(''))).length).toBe(many.length);
-  });
+    // Bounded with room for a loaded machine: 3,000 writes and two passes over them.
+  }, 120_000);
 
   it('never overwrites a file already where the new layout keeps it', async () => {
     const sharded = createNodeAdapter({ dir, layout: 'sharded' });
