@@ -68,8 +68,6 @@ const UNSEALED_MAX_BYTES = 4 * 1024 * 1024;
 /** What a remembered seal costs besides its bytes, for the byte bound. */
 const UNSEALED_ENTRY_BYTES = 128;
 
-const TEXT = new TextEncoder();
-
 const scrypt = promisify(scryptCallback) as (
   passphrase: string,
   salt: Uint8Array,
@@ -92,27 +90,22 @@ export type Opened =
 /**
  * A sealed payload this process made or opened, and its plaintext. A session is read on
  * every request and written far less often: a payload read again byte for byte is the
- * one authenticated before, so it is not opened again. Both copies are the entry's own
- * (a view into a read buffer or Node's pool would keep all of that alive).
+ * one authenticated before, so it is not opened again. Both are kept as latin1 strings of
+ * their bytes: a small string costs the collector little, where a small buffer of its own
+ * costs a backing store each (a view into a read buffer or Node's pool would keep all of
+ * that alive).
  */
 interface Unsealed {
-  readonly sealed: Uint8Array;
+  readonly sealed: string;
   readonly cookieExpires: boolean;
-  readonly plaintext: Buffer;
+  readonly plaintext: string;
   /** Whether it was sealed with the current key. */
   readonly current: boolean;
 }
 
-/** A copy of `bytes` in memory of its own (never a slice of Node's pool). */
-function ownCopy(bytes: Uint8Array): Buffer {
-  const copy = Buffer.allocUnsafeSlow(bytes.byteLength);
-  copy.set(bytes);
-  return copy;
-}
-
-/** `bytes` as a Buffer (what codecs have always been given), no copy. */
-function bufferOf(bytes: Uint8Array): Buffer {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+/** The bytes of `bytes`, one character each. */
+function latin1Of(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
 }
 
 /** Random nonces drawn a pool at a time: one call to the CSPRNG per 340 records. */
@@ -212,17 +205,15 @@ export class RecordCipher {
 
   /**
    * The payload of a record of session key `key`, sealed with the current key: at once
-   * with a raw key, once stretched (one scrypt run per store) with a passphrase. The bytes
-   * are kept as this session's last seal (see {@link Unsealed}): callers must not change them.
+   * with a raw key, once stretched (one scrypt run per store) with a passphrase, and
+   * remembered as this session's last seal (see {@link Unsealed}).
    */
   seal(
     plaintext: Uint8Array | string,
     key: string,
     cookieExpires: boolean,
   ): Uint8Array | Promise<Uint8Array> {
-    // Bytes of its own: sealed, then kept as the plaintext of this seal (see Unsealed).
-    const bytes =
-      typeof plaintext === 'string' ? bufferOf(TEXT.encode(plaintext)) : ownCopy(plaintext);
+    const bytes = typeof plaintext === 'string' ? Buffer.from(plaintext, 'utf8') : plaintext;
     const current = this.raw[0];
     if (current?.rank === 0) {
       const sealed = sealWith(current, undefined, freshNonce(), bytes, key, cookieExpires);
@@ -257,9 +248,13 @@ export class RecordCipher {
     if (
       remembered !== undefined &&
       remembered.cookieExpires === cookieExpires &&
-      Buffer.compare(remembered.sealed, payload) === 0
+      remembered.sealed.length === payload.byteLength &&
+      remembered.sealed === latin1Of(payload)
     ) {
-      return { plaintext: remembered.plaintext, current: remembered.current };
+      return {
+        plaintext: Buffer.from(remembered.plaintext, 'latin1'),
+        current: remembered.current,
+      };
     }
     const kind = payload[MAGIC.byteLength];
     const idStart = MAGIC.byteLength + 1;
@@ -294,34 +289,29 @@ export class RecordCipher {
   /** `opened`, remembered with the payload it came from when it opened. */
   private noted(key: string, payload: Uint8Array, cookieExpires: boolean, opened: Opened): Opened {
     if ('plaintext' in opened) {
-      // Copies: the payload is a view into the record read, the plaintext may be one too.
-      this.remember(
-        key,
-        ownCopy(payload),
-        cookieExpires,
-        ownCopy(opened.plaintext),
-        opened.current,
-      );
+      this.remember(key, payload, cookieExpires, opened.plaintext, opened.current);
     }
     return opened;
   }
 
-  /**
-   * Remembers `sealed` as the last seal of `key`, and its plaintext (see {@link Unsealed}):
-   * both buffers of their own, kept as they are.
-   */
+  /** Remembers `sealed` as the last seal of `key`, and its plaintext (see {@link Unsealed}). */
   private remember(
     key: string,
     sealed: Uint8Array,
     cookieExpires: boolean,
-    plaintext: Buffer,
+    plaintext: Uint8Array,
     current: boolean,
   ): void {
-    const entry: Unsealed = { sealed, cookieExpires, plaintext, current };
+    const entry: Unsealed = {
+      sealed: latin1Of(sealed),
+      cookieExpires,
+      plaintext: latin1Of(plaintext),
+      current,
+    };
     this.unsealed.set(
       key,
       entry,
-      UNSEALED_ENTRY_BYTES + entry.sealed.byteLength + entry.plaintext.byteLength,
+      UNSEALED_ENTRY_BYTES + entry.sealed.length + entry.plaintext.length,
     );
   }
 
@@ -402,8 +392,7 @@ function associatedData(prefix: Uint8Array, key: string, cookieExpires: boolean)
 
 /**
  * Seals `plaintext` with `derived` (and its `salt`, for a key stretched from a passphrase)
- * and `nonce`, into a buffer of its own (not a slice of Node's pool, so that it can be
- * kept). Exported for the known-answer tests, which fix the nonce.
+ * and `nonce`. Exported for the known-answer tests, which fix the nonce.
  */
 export function sealWith(
   derived: { readonly key: KeyObject | Buffer; readonly id: Buffer },
@@ -416,9 +405,8 @@ export function sealWith(
   const saltBytes = salt === undefined ? 0 : SALT_BYTES;
   const nonceStart = MAGIC.byteLength + 1 + KEY_ID_BYTES + saltBytes;
   const cipher = createCipheriv('aes-256-gcm', derived.key, nonce);
-  const body =
-    typeof plaintext === 'string' ? Buffer.from(plaintext, 'utf8') : (plaintext as Uint8Array);
-  const sealed = Buffer.allocUnsafeSlow(nonceStart + NONCE_BYTES + body.byteLength + TAG_BYTES);
+  const body = typeof plaintext === 'string' ? Buffer.from(plaintext, 'utf8') : plaintext;
+  const sealed = Buffer.allocUnsafe(nonceStart + NONCE_BYTES + body.byteLength + TAG_BYTES);
   sealed.set(MAGIC, 0);
   sealed[MAGIC.byteLength] = salt === undefined ? RAW_KIND : PASSPHRASE_KIND;
   sealed.set(derived.id, MAGIC.byteLength + 1);
