@@ -56,13 +56,14 @@ export class SessionTable {
   }
 
   /**
-   * What an entry keeps of the encoded session `bytes` (text as UTF-8): a copy in a buffer of its own with
-   * the cache on (a view into a larger buffer, a record read whole or Node's shared pool,
-   * would keep all of it alive), nothing without.
+   * What an entry keeps of the encoded session `bytes` (text as UTF-8): a copy in a buffer
+   * of its own with the cache on (a view into a larger buffer, a record read whole or Node's
+   * shared pool, would keep all of it alive), nothing without.
    */
   payloadOf(bytes: Uint8Array | string): Uint8Array | undefined {
     if (!this.caching) return undefined;
-    if (typeof bytes === 'string') return Buffer.from(bytes, 'utf8');
+    // A short string's Buffer.from is a view into Node's pool: copied out of it too.
+    if (typeof bytes === 'string') return new Uint8Array(Buffer.from(bytes, 'utf8'));
     return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
       ? bytes
       : new Uint8Array(bytes);
