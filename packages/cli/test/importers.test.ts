@@ -190,10 +190,17 @@ describe('session-file-store', () => {
     return new FileStore({ path: dir, reapInterval: -1, logFn: () => {}, ...options }) as Store;
   }
 
-  /** `store.set` as express-session calls it, bracketed by the clock. */
+  /**
+   * `store.set` as express-session calls it, bracketed by the clock. The cookie's
+   * `originalMaxAge` is set to the maxAge: express-session's Cookie reads it back from the
+   * clock (`expires` minus now), so a millisecond passing makes a maxAge of 1 into 0, which
+   * the package takes as "no maxAge" (its ttl), and 60,000 into 59,999.
+   */
   async function save(store: Store, id: string, name: string, maxAge?: number) {
+    const cookie = new Cookie(maxAge === undefined ? {} : { maxAge });
+    if (maxAge !== undefined) cookie.originalMaxAge = maxAge;
     const session = {
-      cookie: new Cookie(maxAge === undefined ? {} : { maxAge }),
+      cookie,
       user: { name },
     };
     const before = Date.now();
