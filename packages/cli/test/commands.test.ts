@@ -13,6 +13,7 @@ import {
   HOUR,
   lines,
   runCli,
+  saveMany,
   sessionDir,
   snapshot,
   spawnCli,
@@ -385,9 +386,7 @@ describe('a reader that goes away', () => {
   it('ends ls quietly, exit 0, when stdout closes early (sessionfs ls | head)', async () => {
     const dir = await sessionDir();
     const store = appStore(dir);
-    for (let i = 0; i < 2_000; i += 1) {
-      await store.set(`r-${i}`, { n: i }, { expiresAt: Date.now() + HOUR });
-    }
+    await saveMany(2_000, (i) => store.set(`r-${i}`, { n: i }, { expiresAt: Date.now() + HOUR }));
     const child = spawnCli(['ls', '--dir', dir]);
     child.stdin?.end();
     const done = finished(child);
