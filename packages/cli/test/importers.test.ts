@@ -261,19 +261,25 @@ describe('session-file-store', () => {
     const id = newSessionId();
     await save(store, id, 'ada');
     await writeFile(join(dir, `${newSessionId()}.json`), '{"cookie":{},"__lastAccess":1}');
+    // An originalMaxAge of 0, as express-session's Cookie makes of a maxAge of 1 when a
+    // millisecond passes inside it: no maxAge to the package, so the ttl.
+    const zeroMaxAge = newSessionId();
+    const lastAccess = Date.now();
+    await writeFile(
+      join(dir, `${zeroMaxAge}.sess`),
+      JSON.stringify({ cookie: { originalMaxAge: 0 }, __lastAccess: lastAccess }),
+    );
 
     const entries = await readAll('session-file-store', {
       ttlSeconds: 120,
       fileExtension: '.sess',
     });
     const raw = await rawJson(`${id}.sess`);
-    expect(entries).toEqual([
-      expect.objectContaining({
-        kind: 'session',
-        id,
-        expiresAt: Number(raw.__lastAccess) + 120_000,
-      }),
-    ]);
+    expect(entries).toHaveLength(2);
+    const sessions = sessionsOf(entries);
+    expect(sessions.get(id)?.expiresAt).toBe(Number(raw.__lastAccess) + 120_000);
+    expect(sessions.get(zeroMaxAge)?.expiresAt).toBe(lastAccess + 120_000);
+    expect(await expiredByThePackage(store, zeroMaxAge)).toBe(false);
   });
 
   it('reports files encrypted with the secret as unreadable', async () => {
